@@ -1,0 +1,240 @@
+"""COBS + CRC-32 framing shared by the firmware and the host (pure Python, MicroPython-safe).
+
+Frame = COBS(body) + 0x00, body = header (version, msg_id, seq, flags) + payload + CRC-32 LE.
+The encoder and decoder own preallocated buffers and, once warm, allocate nothing per frame
+on the 64-bit Unix port. On 32-bit boards binascii.crc32 returns a long int for half of all
+CRC values (over the 31-bit small-int range): one small allocation per frame, accepted and
+documented in the README. The host has a faster bulk decoder (pilotedge.codec) built on the
+same tables; both pass the golden vectors in protocol/vectors/.
+"""
+
+import binascii
+import struct
+
+from . import messages as m
+
+_FRAME_MAX = m.MAX_BODY + 2  # one COBS overhead byte and the 0x00 delimiter
+
+
+def crc32(data):
+    """CRC-32/ISO-HDLC (crcmod "crc-32"), as an unsigned 32-bit int."""
+    return binascii.crc32(data) & 0xFFFFFFFF
+
+
+class EncodeError(ValueError):
+    """A field value does not fit its wire type; nothing is sent and nothing wraps."""
+
+
+def check_values(msg_id, values):
+    """Raise EncodeError unless every raw value fits its wire type. Allocation-free when OK."""
+    spec = m.MESSAGES.get(msg_id)
+    if spec is None:
+        raise EncodeError("unknown message id %d" % msg_id)
+    name, fmt, _size, text, lows, highs = spec
+    nfixed = len(lows)
+    if len(values) != nfixed + (1 if text else 0):
+        raise EncodeError("%s takes %d values, got %d" % (name, nfixed + text, len(values)))
+    for i in range(nfixed):
+        v = values[i]
+        lo = lows[i]
+        if lo is None:
+            if not isinstance(v, (bytes, bytearray)):
+                raise EncodeError("%s field %d must be bytes" % (name, i))
+            if len(v) > _str_len(fmt, i):
+                raise EncodeError("%s field %d: %d bytes is too long" % (name, i, len(v)))
+        elif not isinstance(v, int) or v < lo or v > highs[i]:
+            raise EncodeError("%s field %d: %r outside %d..%d" % (name, i, v, lo, highs[i]))
+    if text and len(values[nfixed]) > m.MAX_PAYLOAD - spec[2]:
+        raise EncodeError("%s text longer than %d bytes" % (name, m.MAX_PAYLOAD - spec[2]))
+
+
+def _str_len(fmt, index):
+    # Length N of the index-th field when it is "Ns" (only called on the error path).
+    i = 1
+    field = 0
+    while i < len(fmt):
+        j = i
+        while fmt[j] in "0123456789":
+            j += 1
+        if field == index:
+            return int(fmt[i:j]) if j > i else 1
+        field += 1
+        i = j + 1
+    return 0
+
+
+def cobs_encode_into(src, n, dst):
+    """COBS-encode src[0:n] into dst; return the encoded length (no delimiter added)."""
+    code_at = 0
+    code = 1
+    o = 1
+    for i in range(n):
+        b = src[i]
+        if b == 0:
+            dst[code_at] = code
+            code_at = o
+            o += 1
+            code = 1
+        else:
+            dst[o] = b
+            o += 1
+            code += 1
+            if code == 0xFF:
+                dst[code_at] = code
+                code_at = o
+                o += 1
+                code = 1
+    dst[code_at] = code
+    return o
+
+
+class Encoder:
+    """Builds frames in preallocated buffers; keeps this direction's sequence number."""
+
+    def __init__(self):
+        self.body = bytearray(m.MAX_BODY)
+        self.frame = bytearray(_FRAME_MAX)
+        self.seq = 0
+        # Cached views by length: a memoryview slice costs an allocation, so make each once.
+        self._body_views = {}
+        self._frame_views = {}
+
+    def encode(self, msg_id, values, flags=0):
+        """Frame one message from raw wire values; return a memoryview of the frame.
+
+        The view is valid until the next call. Raises EncodeError for bad values.
+        """
+        check_values(msg_id, values)
+        _name, fmt, size, text, _lo, _hi = m.MESSAGES[msg_id]
+        body = self.body
+        if text:
+            struct.pack_into(fmt, body, m.HEADER_SIZE, *values[:-1])
+            tail = values[-1]
+            start = m.HEADER_SIZE + size
+            for i in range(len(tail)):
+                body[start + i] = tail[i]
+            size += len(tail)
+        else:
+            struct.pack_into(fmt, body, m.HEADER_SIZE, *values)
+        return self._seal(msg_id, m.HEADER_SIZE + size, flags)
+
+    def _seal(self, msg_id, n, flags):
+        body = self.body
+        struct.pack_into(m.HEADER_FMT, body, 0, m.VERSION, msg_id, self.seq, flags)
+        self.seq = (self.seq + 1) & 0xFF
+        struct.pack_into("<I", body, n, crc32(self._view(self._body_views, body, n)))
+        k = cobs_encode_into(body, n + m.CRC_SIZE, self.frame)
+        self.frame[k] = 0
+        return self._view(self._frame_views, self.frame, k + 1)
+
+    @staticmethod
+    def _view(cache, buf, n):
+        v = cache.get(n)
+        if v is None:
+            v = memoryview(buf)[:n]
+            cache[n] = v
+        return v
+
+
+# Error kinds counted by decoders (indexes into Decoder.errors).
+ERR_CRC = 0
+ERR_COBS = 1
+ERR_LENGTH = 2
+ERR_UNKNOWN = 3
+ERR_VERSION = 4
+ERROR_NAMES = ("crc", "cobs", "length", "unknown_id", "version")
+
+
+class Decoder:
+    """Incremental COBS decoder for bytes arriving in chunks from a UART.
+
+    feed() decodes in place into a preallocated body buffer and calls
+    handler(msg_id, seq, flags, body, payload_len) for each valid frame; the payload starts
+    at body[HEADER_SIZE]. Errors are counted by kind and decoding restarts at the next 0x00.
+    """
+
+    def __init__(self):
+        self.body = bytearray(m.MAX_BODY + 1)
+        self.errors = [0, 0, 0, 0, 0]
+        self.frames = 0
+        self._n = 0
+        self._left = 0  # bytes left in the current COBS block
+        self._code = 0xFF  # code of the current block (0xFF blocks add no zero)
+        self._bad = False  # current frame already failed; skip to the delimiter
+        self._view_cache = {}
+
+    def feed(self, data, n, handler):
+        body = self.body
+        limit = len(body)
+        for i in range(n):
+            b = data[i]
+            if b == 0:
+                self._end(handler)
+                continue
+            if self._bad:
+                continue
+            if self._left == 0:
+                # A new block: the previous one ended in an implicit zero unless it was full.
+                if self._code != 0xFF:
+                    if self._n >= limit:
+                        self._fail(ERR_LENGTH)
+                        continue
+                    body[self._n] = 0
+                    self._n += 1
+                self._code = b
+                self._left = b - 1
+            else:
+                if self._n >= limit:
+                    self._fail(ERR_LENGTH)
+                    continue
+                body[self._n] = b
+                self._n += 1
+                self._left -= 1
+
+    def _fail(self, kind):
+        self.errors[kind] += 1
+        self._bad = True
+
+    def _end(self, handler):
+        n = self._n
+        bad = self._bad
+        left = self._left
+        started = n > 0 or self._code != 0xFF or left > 0
+        self._n = 0
+        self._left = 0
+        self._code = 0xFF
+        self._bad = False
+        if bad or not started:
+            return  # already counted, or an idle delimiter
+        if left:
+            self.errors[ERR_COBS] += 1
+            return
+        self._check(n, handler)
+
+    def _check(self, n, handler):
+        body = self.body
+        if n < m.HEADER_SIZE + m.CRC_SIZE or n > m.MAX_BODY:
+            self.errors[ERR_LENGTH] += 1
+            return
+        k = n - m.CRC_SIZE
+        v = self._view_cache.get(k)
+        if v is None:
+            v = memoryview(body)[:k]
+            self._view_cache[k] = v
+        got = body[k] | (body[k + 1] << 8) | (body[k + 2] << 16) | (body[k + 3] << 24)
+        if crc32(v) != got:
+            self.errors[ERR_CRC] += 1
+            return
+        if body[0] != m.VERSION:
+            self.errors[ERR_VERSION] += 1
+            return
+        spec = m.MESSAGES.get(body[1])
+        payload = k - m.HEADER_SIZE
+        if spec is None:
+            self.errors[ERR_UNKNOWN] += 1
+            return
+        if payload != spec[2] and not (spec[3] and payload >= spec[2]):
+            self.errors[ERR_LENGTH] += 1
+            return
+        self.frames += 1
+        handler(body[1], body[2], body[3], body, payload)
