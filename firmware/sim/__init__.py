@@ -1,0 +1,1 @@
+"""The virtual bench's simulated world: plants, devices, signals (unix port, not deployed)."""
