@@ -12,6 +12,7 @@ import sys
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
 COMMANDS = {
     "decode": ("pilotedge.decode", "decode a raw serial capture into JSON lines"),
+    "bench": ("pilotedge.bench_cmd", "run simulated boards (virtual bench) until Ctrl-C"),
 }
 
 

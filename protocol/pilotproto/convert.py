@@ -76,7 +76,8 @@ def _eng(raw, scale):
 def from_raw(msg_id, values):
     """Dict of engineering values from raw wire values (enums by member name)."""
     out = {}
-    for (fname, code, scale, _unit, enum, _bits), v in zip(s.FIELDS[msg_id], values):
+    # MicroPython's zip() takes no strict=; both lengths come from the same spec.
+    for (fname, code, scale, _unit, enum, _bits), v in zip(s.FIELDS[msg_id], values):  # noqa: B905
         if code == "text":
             v = bytes(v).decode("utf-8", "replace")
         elif code.endswith("s"):

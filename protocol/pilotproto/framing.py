@@ -79,7 +79,9 @@ def cobs_encode_into(src, n, dst):
             dst[o] = b
             o += 1
             code += 1
-            if code == 0xFF:
+            # A full block (254 data bytes) closes here, and a new one opens only if data
+            # follows: a 254-byte zero-free body must take 255 bytes, not 256.
+            if code == 0xFF and i + 1 < n:
                 dst[code_at] = code
                 code_at = o
                 o += 1
@@ -134,6 +136,16 @@ class Encoder:
             v = memoryview(buf)[:n]
             cache[n] = v
         return v
+
+
+def unpack(msg_id, body, payload_len):
+    """Raw values (spec order) of a frame as Decoder hands it over; allocates the tuple."""
+    _name, fmt, size, text, _lo, _hi = m.MESSAGES[msg_id]
+    values = struct.unpack_from(fmt, body, m.HEADER_SIZE)
+    if text:
+        start = m.HEADER_SIZE + size
+        values += (bytes(body[start : start + payload_len - size]),)
+    return values
 
 
 # Error kinds counted by decoders (indexes into Decoder.errors).

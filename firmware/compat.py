@@ -1,0 +1,24 @@
+# pilotedge: the one runtime switch between MicroPython and CPython (MIT).
+#
+# Pure firmware modules import `const` from here so that they also import on CPython, where
+# the host tests and mypy run them. MicroPython's compiler folds `const()` by name, so
+# `_X = const(1)` imported from here is still a compile-time constant on the board.
+
+try:
+    import micropython
+    from micropython import const
+except ImportError:  # CPython
+
+    class micropython:  # type: ignore[no-redef]  # stands in for the module
+        @staticmethod
+        def const(expr):
+            return expr
+
+    const = micropython.const
+
+try:
+    from gc import mem_free
+except ImportError:  # CPython has no heap to report
+
+    def mem_free():  # type: () -> int
+        return 0

@@ -1,0 +1,26 @@
+# pilotedge: fault codes shared by every sensor driver (MIT).
+#
+# Contract: a driver's read returns a value, or None with `fault` set to a hard fault
+# (BUS ... RANGE). It never raises for a sensor or bus fault. UNDER_RANGE and OVER_RANGE are
+# soft: the value is returned (extrapolated past the calibrated span) and `fault` says why
+# it is suspect. NONE means a good value.
+
+from compat import const
+
+NONE = const(0)
+BUS = const(1)  # no answer: I2C NACK/OSError, no 1-Wire presence pulse, SPI stuck
+CRC = const(2)  # data corrupted on the wire
+NOT_READY = const(3)  # read without a start, or the device lost its setup since the start
+RESET_VALUE = const(4)  # DS18B20 85.00 degC power-on value [S55]
+CONVERSION = const(5)  # device reported a failed conversion (DS18B20 127.94 degC [S55])
+OPEN = const(6)  # open circuit
+SHORT = const(7)  # short circuit or over/under voltage at the input
+SIGNAL = const(8)  # signal in a diagnostic band: ratiometric < 4 % or > 96 % [S81b]
+RANGE = const(9)  # value outside the sensor's physical range
+UNDER_RANGE = const(10)  # soft: below the calibrated span, value still returned
+OVER_RANGE = const(11)  # soft: above the calibrated span, value still returned
+
+
+def is_hard(code):
+    # True when a read with this fault returned no value.
+    return NONE < code < UNDER_RANGE

@@ -1,0 +1,58 @@
+# pilotedge: NTC thermistor in a divider, ratio -> degC (beta or Steinhart-Hart) (MIT).
+#
+# The divider is read ratiometrically (node / supply on the same ADC), so the supply value
+# cancels. ntc_side "low" (default): supply - R_series - node - NTC - ground, so
+# R_ntc = R_s * r / (1 - r). "high": supply - NTC - node - R_series - ground, so
+# R_ntc = R_s * (1 / r - 1) [S62a].
+
+import math
+
+from drivers import fault
+from drivers.ratiometric import ratio
+
+T0_K = 298.15  # beta model reference temperature, 25 degC [S62c]
+KELVIN = 273.15
+# A ratio this close to 0 or 1 is a shorted or open NTC (or lead): 1 % / 99 % is beyond
+# -40 ... +150 degC for a 10 k / beta 3950 part on a 10 k series resistor.
+RATIO_MIN = 0.01
+RATIO_MAX = 0.99
+
+
+class NTC:
+    def __init__(self, r_series_ohm, r0_ohm=10000.0, beta_k=3950.0, sh=None, ntc_side="low"):
+        # sh: optional Steinhart-Hart (a, b, c), 1/T = a + b ln R + c (ln R)^3 [S62]; when
+        # given it replaces the beta model.
+        if ntc_side not in ("low", "high"):
+            raise ValueError("ntc_side")
+        self._r_series_ohm = r_series_ohm
+        self._r0_ohm = r0_ohm
+        self._beta_k = beta_k
+        self._sh = sh
+        self._low_side = ntc_side == "low"
+        self.fault = fault.NONE
+
+    def r_ohm(self, r):
+        # Thermistor resistance at divider ratio r (0 < r < 1).
+        if self._low_side:
+            return self._r_series_ohm * r / (1.0 - r)
+        return self._r_series_ohm * (1.0 / r - 1.0)
+
+    def temp_c(self, node_mv, supply_mv):
+        # Temperature in degC, or None with `fault` set.
+        r = ratio(node_mv, supply_mv)
+        if r is None:
+            self.fault = fault.SIGNAL
+            return None
+        if r < RATIO_MIN or r > RATIO_MAX:
+            # NTC resistance -> 0 pulls the ratio toward the NTC's own end of the divider.
+            shorted = (r < RATIO_MIN) == self._low_side
+            self.fault = fault.SHORT if shorted else fault.OPEN
+            return None
+        ln_r = math.log(self.r_ohm(r))
+        sh = self._sh
+        if sh is None:
+            inv_t = 1.0 / T0_K + (ln_r - math.log(self._r0_ohm)) / self._beta_k  # [S62c]
+        else:
+            inv_t = sh[0] + sh[1] * ln_r + sh[2] * ln_r * ln_r * ln_r  # [S62]
+        self.fault = fault.NONE
+        return 1.0 / inv_t - KELVIN

@@ -1,0 +1,423 @@
+"""A link to one board over any pyserial URL: handshake, heartbeats, commands, parameters.
+
+One reader thread decodes with pilotedge.codec, answers board heartbeats and hands answers to
+the callers blocked in hello(), command() and param_*(). pyserial's threaded Packetizer is
+not used because it splits packets in a Python loop; the codec splits a whole read at once.
+"""
+
+import logging
+import queue
+import secrets
+import threading
+import time
+from typing import NamedTuple
+
+import serial
+
+from pilotedge import __version__
+from pilotedge.cli import UserError
+from pilotproto import messages as m
+
+from . import codec
+
+_log = logging.getLogger(__name__)
+
+_READ_SIZE = 4096
+# Read timeout: the longest a received frame waits in the port, and the liveness tick.
+_POLL_S = 0.01
+_LOST_AFTER_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000
+_UPTIME_WRAP_MS = 1 << 32
+
+OPEN, UP, LOST, REFUSED, CLOSED = "open", "up", "lost", "refused", "closed"
+
+
+class LinkError(UserError):
+    """The board cannot be talked to: port, refused handshake or no answer."""
+
+
+class ParamValue(NamedTuple):
+    """A board's PARAM_VALUE: the value in force (engineering units) and how a set went."""
+
+    unit: int
+    name: str
+    value: float
+    result: str  # PARAM_RESULT member: OK, UNKNOWN, OUT_OF_RANGE, READ_ONLY, STORE_FAILED
+    index: int
+    count: int
+
+
+_ACK_CMD_ID = codec.field_index(m.MSG_ACK, "cmd_id")
+_ACK_RESULT = codec.field_index(m.MSG_ACK, "result")
+_PV_UNIT = codec.field_index(m.MSG_PARAM_VALUE, "unit")
+_PV_NAME = codec.field_index(m.MSG_PARAM_VALUE, "name")
+_HB_RX_ERRORS = codec.field_index(m.MSG_HEARTBEAT, "rx_errors")
+
+
+def _answer_key(frame):
+    """Which pending request a board frame answers, or None."""
+    v = frame.values
+    if frame.msg_id == m.MSG_ACK:
+        return ("ACK", v[_ACK_CMD_ID])
+    if frame.msg_id == m.MSG_PARAM_VALUE:
+        return ("PARAM", v[_PV_UNIT], v[_PV_NAME].split(b"\x00")[0])
+    if frame.msg_id == m.MSG_HELLO:
+        return ("HELLO",)
+    return None
+
+
+def _in_progress(frame):
+    return frame.msg_id == m.MSG_ACK and frame.values[_ACK_RESULT] == m.RESULT_IN_PROGRESS
+
+
+class Link:
+    """A board at `url` (a port name or a pyserial URL such as socket://host:port or loop://).
+
+    `clock` (seconds, monotonic) measures heartbeat liveness and is injectable so tests need
+    not sleep; waits for answers use real time. Callbacks (on_state(old, new), subscribe)
+    run on the reader thread and must not block: that thread also delivers the answers the
+    blocking calls wait for.
+    """
+
+    def __init__(self, url, baudrate=115200, clock=time.monotonic, on_state=None):
+        try:
+            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL_S)
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise LinkError("cannot open %s: %s" % (url, exc))
+        self.url = url
+        self.board = None  # fields of the board's HELLO once the handshake succeeded
+        self.board_rx_errors = None  # the board's count of bad frames from us (HEARTBEAT)
+        self.rx_lost = 0  # board frames lost on the way, from sequence gaps
+        self.tx_frames = 0
+        self.link_losses = 0
+        self._clock = clock
+        self._on_state = on_state
+        self._started = clock()
+        self._decoder = codec.StreamDecoder()
+        self._cv = threading.Condition(threading.RLock())
+        self._tx_lock = threading.Lock()
+        self._answers = {}  # pending request key -> latest answer frame (None until one)
+        self._subscribers = ()
+        self._state = OPEN
+        self._refusal = None
+        self._last_heartbeat = None
+        self._rx_seq = None
+        self._tx_seq = 0
+        # Random start: a new session never reuses an id still in a board's dedup cache.
+        self._cmd_id = secrets.randbits(32)
+        self._closing = False
+        self._thread = threading.Thread(target=self._read_loop, name="pilotedge-link", daemon=True)
+        self._thread.start()
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def state(self):
+        """open (no handshake yet), up, lost (heartbeats missed), refused or closed."""
+        self._check_liveness()
+        return self._state
+
+    def hello(self, timeout=1.0, retries=2):
+        """Handshake: send our HELLO, return the board's HELLO fields.
+
+        Raises LinkError naming both sides' protocol versions and schema hashes when the
+        board was built from another spec; the link then refuses all further traffic.
+        """
+        fw = [int(part) for part in __version__.split(".")[:3]]
+        fields = {
+            "board_id": "pilotedge-host",
+            "fw_major": fw[0],
+            "fw_minor": fw[1],
+            "fw_patch": fw[2],
+            "proto_version": m.VERSION,
+            "schema_hash": m.SCHEMA_HASH,
+            "boot_count": 0,
+            "reset_cause": "UNKNOWN",
+            "vessels": 0,
+            "canisters": 0,
+            "uptime": self._uptime_s(),
+        }
+        self._request(("HELLO",), "HELLO", fields, timeout, retries, "HELLO")
+        self._require_talking()
+        return self.board
+
+    def command(self, unit, verb, arg0=0, arg1=0, timeout=0.5, retries=3, progress_timeout=30.0):
+        """Run a COMMAND; return its final ACK frame (ACCEPTED, DONE, REJECTED or FAILED).
+
+        Each resend carries the same cmd_id, so a board that ran the command but lost its ACK
+        answers from its cache and never runs it twice: that is what makes resending a DOSE
+        safe. After IN_PROGRESS the board has the command, so there are no more resends, only
+        a longer wait (progress_timeout, restarted by every IN_PROGRESS).
+        """
+        with self._cv:
+            cmd_id = self._cmd_id
+            self._cmd_id = (cmd_id + 1) & 0xFFFFFFFF
+        fields = {"cmd_id": cmd_id, "unit": unit, "verb": verb, "arg0": arg0, "arg1": arg1}
+        what = "%s to unit %s (cmd_id 0x%08X)" % (verb, unit, cmd_id)
+        return self._request(
+            ("ACK", cmd_id), "COMMAND", fields, timeout, retries, what, progress_timeout
+        )
+
+    def param_get(self, unit, name, timeout=0.5, retries=3):
+        """Read a parameter; return a ParamValue."""
+        codec.param(name)
+        fields = {"unit": unit, "name": name, "index": 0}
+        return self._param(unit, name, "PARAM_GET", fields, timeout, retries)
+
+    def param_set(self, unit, name, value, timeout=0.5, retries=3):
+        """Write a parameter (a number in its unit, or a string such as "300 kPa").
+
+        Returns the ParamValue the board echoes: the value now in force, which is the old one
+        when the board refused the set (see .result). Setting is idempotent, so it is resent.
+        """
+        if isinstance(value, str):
+            from . import units  # pint takes a third of a second to import: only when needed
+
+            value = units.parse(value, units.param_unit(name))
+        fields = {"unit": unit, "name": name, "value": codec.param_to_raw(name, value)}
+        return self._param(unit, name, "PARAM_SET", fields, timeout, retries)
+
+    def subscribe(self, callback, *names):
+        """Call callback(frame) for each frame of the named messages (all when none).
+
+        Returns a function that ends the subscription.
+        """
+        entry = (frozenset(n.upper() for n in names), callback)
+        with self._cv:
+            self._subscribers += (entry,)
+
+        def cancel():
+            with self._cv:
+                self._subscribers = tuple(e for e in self._subscribers if e is not entry)
+
+        return cancel
+
+    def listen(self, *names, maxsize=1000):
+        """A queue.Queue of frames of the named messages; when full the oldest is dropped."""
+        frames = queue.Queue(maxsize)
+
+        def put(frame):
+            while True:
+                try:
+                    frames.put_nowait(frame)
+                    return
+                except queue.Full:
+                    try:
+                        frames.get_nowait()
+                    except queue.Empty:
+                        pass
+
+        self.subscribe(put, *names)
+        return frames
+
+    def counters(self):
+        """Frames each way, receive errors by kind, and frames lost (sequence gaps)."""
+        return {
+            "rx_frames": self._decoder.frames,
+            "tx_frames": self.tx_frames,
+            "rx_lost": self.rx_lost,
+            "errors": dict(self._decoder.errors),
+            "board_rx_errors": self.board_rx_errors,
+            "link_losses": self.link_losses,
+        }
+
+    def close(self):
+        self._closing = True
+        self._thread.join()
+        self._port.close()
+        self._set_state(CLOSED)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _param(self, unit, name, msg, fields, timeout, retries):
+        key = ("PARAM", unit, name.encode())
+        frame = self._request(key, msg, fields, timeout, retries, "%s %s" % (msg, name))
+        f = frame.fields()
+        value = codec.param_from_raw(name, f["value"])
+        return ParamValue(f["unit"], f["name"], value, f["result"], f["index"], f["count"])
+
+    def _request(self, key, msg, fields, timeout, retries, what, progress_timeout=None):
+        """Send msg, resending it on timeout, until the answer filed under key is final."""
+        self._require_talking()
+        with self._cv:
+            self._answers[key] = None
+        try:
+            last = None
+            tries = 0
+            while True:
+                if last is None:
+                    if tries > retries:
+                        raise LinkError(
+                            "no answer to %s from %s after %d tries, %.1f s each"
+                            % (what, self.url, tries, timeout)
+                        )
+                    self._send(msg, fields)
+                    tries += 1
+                wait_s = timeout if last is None else progress_timeout
+                answer = self._wait_answer(key, last, wait_s)
+                if answer is None:
+                    if last is not None:
+                        raise LinkError("%s: in progress, no news for %.1f s" % (what, wait_s))
+                elif _in_progress(answer):
+                    last = answer
+                else:
+                    return answer
+        finally:
+            with self._cv:
+                del self._answers[key]
+
+    def _wait_answer(self, key, last, timeout_s):
+        """The newest answer under key other than `last`, or None after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        with self._cv:
+            while True:
+                answer = self._answers[key]
+                if answer is not None and answer is not last:
+                    return answer
+                self._require_talking()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cv.wait(remaining)
+
+    def _require_talking(self):
+        if self._state == REFUSED:
+            raise LinkError(self._refusal)
+        if self._state == CLOSED:
+            raise LinkError("the link to %s is closed" % self.url)
+
+    def _send(self, msg, fields):
+        with self._tx_lock:
+            wire = codec.encode(msg, fields, self._tx_seq)
+            try:
+                self._port.write(wire)
+            except (serial.SerialException, OSError) as exc:
+                raise LinkError("cannot write to %s: %s" % (self.url, exc))
+            self._tx_seq = (self._tx_seq + 1) & 0xFF
+            self.tx_frames += 1
+
+    # -- reader thread ---------------------------------------------------------------------
+
+    def _read_loop(self):
+        while not self._closing:
+            try:
+                data = self._port.read(_READ_SIZE)
+                if data:
+                    for frame in self._decoder.feed(data):
+                        self._on_frame(frame)
+                    if self._decoder.foreign_version is not None:
+                        self._refuse_version()
+                self._check_liveness()
+            except Exception:  # the port failed, or a bug: callers must not wait in vain
+                if not self._closing:
+                    _log.exception("link to %s failed", self.url)
+                    self._set_state(CLOSED)
+                return
+
+    def _on_frame(self, frame):
+        if frame.msg_id == m.MSG_HELLO:
+            self._on_hello(frame)
+        elif self._rx_seq is not None:
+            self.rx_lost += (frame.seq - self._rx_seq - 1) & 0xFF
+        self._rx_seq = frame.seq
+        if self._state == REFUSED:
+            return
+        if frame.msg_id == m.MSG_HEARTBEAT:
+            self._on_heartbeat(frame)
+        key = _answer_key(frame)
+        with self._cv:
+            if key in self._answers:
+                self._answers[key] = frame
+                self._cv.notify_all()
+        for names, callback in self._subscribers:
+            if not names or frame.name in names:
+                try:
+                    callback(frame)
+                except Exception:
+                    _log.exception("subscriber %r failed on %s", callback, frame.name)
+
+    def _on_hello(self, frame):
+        """A board HELLO (answer or reboot) starts a new sequence and is checked for its spec."""
+        f = frame.fields()
+        if f["proto_version"] != m.VERSION or f["schema_hash"] != m.SCHEMA_HASH:
+            self._refuse(
+                "board %r (firmware %d.%d.%d) speaks protocol %d, schema 0x%08X; this host "
+                "(pilotedge %s) speaks protocol %d, schema 0x%08X: build both from the same "
+                "protocol/spec/messages.toml"
+                % (
+                    f["board_id"],
+                    f["fw_major"],
+                    f["fw_minor"],
+                    f["fw_patch"],
+                    f["proto_version"],
+                    f["schema_hash"],
+                    __version__,
+                    m.VERSION,
+                    m.SCHEMA_HASH,
+                )
+            )
+            return
+        with self._cv:
+            self.board = f
+            self._last_heartbeat = self._clock()
+            if self._state in (OPEN, LOST):
+                self._set_state(UP)
+
+    def _refuse_version(self):
+        self._refuse(
+            "board at %s frames with protocol version %d; this host (pilotedge %s) speaks "
+            "protocol %d, schema 0x%08X: build both from the same protocol/spec/messages.toml"
+            % (self.url, self._decoder.foreign_version, __version__, m.VERSION, m.SCHEMA_HASH)
+        )
+
+    def _refuse(self, why):
+        with self._cv:
+            if self._state != REFUSED:
+                self._refusal = why
+                _log.error("%s", why)
+                self._set_state(REFUSED)
+
+    def _on_heartbeat(self, frame):
+        """Note the board is alive and echo a heartbeat, so the board times us in its time."""
+        with self._cv:
+            self._last_heartbeat = self._clock()
+            self.board_rx_errors = frame.values[_HB_RX_ERRORS]
+            if self._state == LOST:
+                self._set_state(UP)
+        rx_errors = sum(self._decoder.errors.values()) + self.rx_lost
+        self._send(
+            "HEARTBEAT",
+            {
+                "uptime": self._uptime_s(),
+                "state": "RUN",
+                "faults": 0,
+                "overruns": 0,
+                "cycle_max": 0,
+                "heap_free": 0,
+                "rx_errors": min(rx_errors, 0xFFFF),
+            },
+        )
+
+    def _check_liveness(self):
+        with self._cv:
+            if self._state == UP and self._clock() - self._last_heartbeat > _LOST_AFTER_S:
+                self.link_losses += 1
+                self._set_state(LOST)
+
+    def _set_state(self, new):
+        with self._cv:
+            old = self._state
+            if old == new:
+                return
+            self._state = new
+            self._cv.notify_all()  # a waiter on a refused or closed link must stop waiting
+        if self._on_state is not None:
+            self._on_state(old, new)
+
+    def _uptime_s(self):
+        return int((self._clock() - self._started) * 1000) % _UPTIME_WRAP_MS / 1000
