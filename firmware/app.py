@@ -1,0 +1,239 @@
+# pilotedge: composition root: board file + HAL -> a Runtime ready to run (MIT).
+#
+# The only module that knows every part: it loads the persisted state and config from
+# hal.flash_dir, builds drivers, units, the protocol link and the scheduler from the board
+# file, and wires them. Nothing imports app except main.py, the bench and the tests.
+
+from drivers.outputs import DigitalOutput, TimeProportionedOutput
+from pilotproto import messages as m
+from runtime import sensors, store
+from runtime.events import UNIT_BOARD, EventQueue
+from runtime.link import Link
+from runtime.params import BOARD, Params
+from runtime.safety import FAULT_CONFIG, FAULT_LINK, FAULT_WATCHDOG, Safety
+from runtime.scheduler import Scheduler, Uptime
+from runtime.state import State
+from units.canister import Canister
+from units.vessel import Vessel
+
+IO_PERIOD_MS = 50  # output timing: dose pulses, heater window, deadman timers
+LINK_PERIOD_MS = 50  # command latency
+# Board-file unit section -> unit class (each class names its param kind).
+_UNIT_CLASSES = (("vessels", Vessel), ("canisters", Canister))
+
+
+def _output(hal, entry, heater_max_pct):
+    # One output, created de-energised (drivers/outputs.py); only the heater has a window.
+    pin = hal.pin(entry["pin"])
+    if "window_ms" in entry:
+        return TimeProportionedOutput(
+            pin,
+            entry["active_high"],
+            entry["deadman_ms"],
+            hal.clock,
+            entry["window_ms"],
+            heater_max_pct,
+        )
+    return DigitalOutput(pin, entry["active_high"], entry["deadman_ms"], hal.clock)
+
+
+class Runtime:
+    def __init__(self, hal, board, fs):
+        clock = hal.clock
+        self.hal = hal
+        self.board = board
+        self.uptime = Uptime(clock)
+        self.events = events = EventQueue(self.uptime)
+        self.state = State(fs, hal.flash_dir)
+        self.state.boot(hal.reset_cause())
+        specs = []
+        for section, cls in _UNIT_CLASSES:
+            for spec in board["units"].get(section, []):
+                specs.append((spec, cls))
+        self.params = Params(
+            fs, hal.flash_dir, [(s["name"], c.KIND) for s, c in specs], board["hw_limits"]
+        )
+        self.params.load()
+        heater_max_pct = board["hw_limits"]["heater_max_pct"]
+        self.outputs = {
+            name: _output(hal, e, heater_max_pct) for name, e in board["outputs"].items()
+        }
+        self.safety = Safety(list(self.outputs.values()), events)
+        inputs, scans = sensors.build(hal, board)
+        self.sched = Scheduler(clock, self._on_error, self._on_overrun)
+        self.units = []
+        self.link = Link(
+            hal,
+            board,
+            self.units,
+            self.params,
+            self.safety,
+            events,
+            self.sched,
+            self.uptime,
+            self.state,
+        )
+        self.link.on_fault = self._on_command_error
+        for i, (spec, cls) in enumerate(specs):
+            u = cls(
+                i,
+                spec,
+                self.params.unit_values(spec["name"]),
+                events,
+                self.link,
+                clock,
+                inputs,
+                self.outputs,
+                self.state,
+            )
+            u.config_ok = self.params.ok
+            self.units.append(u)
+        # Every task starts at phase 0, so they share the passes of the ADC scan's 25 ms grid
+        # (fewer wake-ups), and the order of adding is the data flow within a pass: sample,
+        # units, outputs, link, telemetry.
+        for name, scan in scans.items():
+            self.sched.add("adc " + name, scan.run, scan.period_ms())
+        for u in self.units:
+            for name, fn, period_ms, phase_ms in u.tasks():
+                self.sched.add(name, fn, period_ms, phase_ms)
+        self.sched.add("io", self._io, IO_PERIOD_MS)
+        self.sched.add("link", self.link.poll, LINK_PERIOD_MS)
+        self.sched.add("tlm", self.link.send_telemetry, self.params.values[BOARD]["tlm_period"])
+        self._io_ms = None
+        self._started = False
+        self.stopped = False  # TO_REPL or a reset that returned: run() no longer runs
+        self._boot_events()
+
+    def _boot_events(self):
+        ev = self.events
+        data = self.state.data
+        ev.push(
+            UNIT_BOARD,
+            m.EVENT_KIND_INFO,
+            m.EVENT_BOOT,
+            m.SEVERITY_INFO,
+            data["boot"] * 1000,
+            data["reset"] * 1000,
+        )
+        if data["reset"] == m.RESET_WATCHDOG:
+            self.safety.faults |= FAULT_WATCHDOG
+            ev.push(UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_WATCHDOG_RESET, m.SEVERITY_ALARM)
+        if self.state.lost:
+            # value 2: the state record (boot count, latched trips: canisters start tripped).
+            ev.push(
+                UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_CONFIG_DEFAULTS, m.SEVERITY_ALARM, 2000
+            )
+        p = self.params
+        if p.invalid:
+            ev.push(
+                UNIT_BOARD,
+                m.EVENT_KIND_RAISED,
+                m.EVENT_CONFIG_INVALID,
+                m.SEVERITY_ALARM,
+                p.invalid * 1000,
+            )
+        if p.source >= store.BACKUP:
+            # value: 1 = the last good copy, 0 = the defaults.
+            ev.push(
+                UNIT_BOARD,
+                m.EVENT_KIND_RAISED,
+                m.EVENT_CONFIG_DEFAULTS,
+                m.SEVERITY_ALARM,
+                1000 if p.source == store.BACKUP else 0,
+            )
+
+    # -- tasks and hooks --------------------------------------------------------------------
+
+    def _io(self, now_ms):
+        dt_ms = 0 if self._io_ms is None else self.hal.clock.ticks_diff(now_ms, self._io_ms)
+        self._io_ms = now_ms
+        for u in self.units:
+            u.service_io(now_ms, dt_ms)
+        self.safety.service(now_ms)
+
+    def _on_error(self, task, exc):
+        self._fault(self.sched.tasks.index(task), task.name, exc)
+
+    def _on_command_error(self, exc):
+        self._fault(self.sched.tasks.index(self.sched.find("link")), "command", exc)
+
+    def _fault(self, index, name, exc):
+        # Outputs first: nothing after this line may stand between a fault and safe outputs.
+        self.safety.fault()
+        self.events.fault(UNIT_BOARD, m.EVENT_TASK_ERROR, index * 1000)
+        try:
+            self.link.log(m.SEVERITY_CRITICAL, "%s: %r" % (name, exc))
+        except Exception:  # the link itself may be what failed
+            pass
+
+    def _on_overrun(self, task, dur_ms):
+        self.events.push(
+            UNIT_BOARD,
+            m.EVENT_KIND_INFO,
+            m.EVENT_OVERRUN,
+            m.SEVERITY_WARNING,
+            dur_ms * 1000,
+            task.period_ms * 1000,
+        )
+
+    # -- running ----------------------------------------------------------------------------
+
+    def force_safe(self):
+        self.safety.force_safe()
+
+    def _self_check(self, now_ms):
+        # Watchdog feed condition, besides all tasks having run: no fault, outputs serviced.
+        if self.safety.state == m.STATE_FAULT:
+            return False
+        last = self.safety.serviced_ms
+        return last is not None and self.hal.clock.ticks_diff(now_ms, last) <= 2 * IO_PERIOD_MS
+
+    def step(self):
+        # One scheduler pass at the current clock: due tasks, state, service, watchdog.
+        now = self.uptime.update()
+        ok = self.sched.run_pass(now)
+        bits = 0 if self.link.up else FAULT_LINK
+        if not self.params.ok or self.params.source >= store.BACKUP:
+            bits |= FAULT_CONFIG
+        for u in self.units:
+            bits |= u.fault_bits()
+        self.safety.update(self.units, bits)
+        self.hal.service()
+        if ok and self._self_check(now) and self.hal.wdt is not None:
+            self.hal.wdt.feed()
+        if self.link.pending is not None:
+            self._leave(self.link.pending)
+
+    def _leave(self, verb):
+        # REBOOT / TO_REPL, after the ACK went out: outputs safe first.
+        self.link.pending = None
+        self.force_safe()
+        self.stopped = True
+        if verb == m.VERB_REBOOT:
+            self.hal.reset()
+        else:
+            self.hal.to_repl()
+
+    def run(self, until_ms=None):
+        # Run passes until the clock reaches until_ms (None: forever). Resumable: the next
+        # call continues the same schedule.
+        clock = self.hal.clock
+        if not self._started:
+            self._started = True
+            self.hal.start_watchdog(self.board["watchdog_ms"])
+            self.sched.start(clock.ticks_ms())
+            self.link.send_hello()
+        while not self.stopped:
+            if until_ms is not None and clock.ticks_diff(clock.ticks_ms(), until_ms) >= 0:
+                return
+            self.step()
+            nxt = self.sched.next_due()
+            if until_ms is not None and (nxt is None or clock.ticks_diff(nxt, until_ms) > 0):
+                nxt = until_ms
+            if nxt is not None:
+                clock.sleep_until(nxt)
+
+
+def build(hal, board, fs=None):
+    # fs: the flash filesystem (tests pass a wrapper that cuts power); default the real one.
+    return Runtime(hal, board, fs or store.OsFs())

@@ -1,0 +1,1 @@
+# pilotedge: pure control math (MIT). Imports only math and compat: no hal, drivers, clock.

@@ -1,0 +1,149 @@
+# pilotedge: records on flash: versioned, checksummed JSON, replaced atomically (MIT).
+#
+# File = one header line "PE1 <kind> <version> <length> <crc32 hex>" + JSON body. The length
+# catches a truncated write, the CRC any other damage, kind/version a record of another
+# layout. save() writes <name>.tmp, renames the current file to <name>.bak and the tmp file
+# over <name>, so at every moment of a power cut one complete copy exists:
+#   cut while writing tmp     -> <name> (old) is intact
+#   cut after name -> bak     -> <name> missing, tmp complete: load() finishes the rename
+#   cut after tmp -> name     -> done
+# load() tries <name>, a complete tmp, then <name>.bak, then the defaults; anything but the
+# first is reported so the caller raises CONFIG_DEFAULTS. It never raises for bad files.
+
+import binascii
+import json
+import os
+
+_MAGIC = b"PE1"
+
+# load() sources, best first.
+LOADED = 0  # the file itself
+RECOVERED = 1  # a complete tmp left by a cut between the two renames: the new copy
+BACKUP = 2  # the previous good copy
+DEFAULTS = 3
+
+
+class OsFs:
+    # The real filesystem; tests swap in a wrapper that cuts power mid-write.
+
+    def read(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    def write(self, path, data):
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+
+    def rename(self, src, dst):
+        os.rename(src, dst)
+
+    def remove(self, path):
+        os.remove(path)
+
+    def exists(self, path):
+        try:
+            os.stat(path)
+            return True
+        except OSError:
+            return False
+
+
+def encode(kind, version, data):
+    body = json.dumps(data).encode()
+    head = "%s %s %d %d %08x\n" % (
+        _MAGIC.decode(),
+        kind,
+        version,
+        len(body),
+        binascii.crc32(body) & 0xFFFFFFFF,
+    )
+    return head.encode() + body
+
+
+def decode(raw, kind, version):
+    # The JSON value of a good record, or None when anything is off.
+    nl = raw.find(b"\n")
+    if nl < 0:
+        return None
+    head = raw[:nl].split()
+    body = raw[nl + 1 :]
+    try:
+        if (
+            len(head) != 5
+            or head[0] != _MAGIC
+            or head[1].decode() != kind
+            or int(head[2]) != version
+            or int(head[3]) != len(body)
+            or int(head[4], 16) != binascii.crc32(body) & 0xFFFFFFFF
+        ):
+            return None
+        return json.loads(body)
+    except ValueError:  # bad number, bad UTF-8 or bad JSON
+        return None
+
+
+class Record:
+    # One record kind in one file. validate(data) returns the cleaned data or raises
+    # ValueError; it runs on every copy found, so a well-formed but out-of-range file is
+    # treated like a corrupt one.
+
+    def __init__(self, fs, folder, kind, version, validate, make_defaults):
+        base = folder + "/" + kind if folder else kind
+        self.path = base + ".json"
+        self.tmp = base + ".tmp"
+        self.bak = base + ".bak"
+        self._fs = fs
+        self.kind = kind
+        self.version = version
+        self._validate = validate
+        self._defaults = make_defaults
+        self.invalid = 0  # copies found damaged or invalid by the last load()
+
+    def _read(self, path):
+        if not self._fs.exists(path):
+            return None
+        try:
+            data = decode(self._fs.read(path), self.kind, self.version)
+        except OSError:
+            data = None
+        if data is not None:
+            try:
+                return self._validate(data)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                pass
+        self.invalid += 1
+        return None
+
+    def load(self):
+        # (data, source): never raises for a missing or damaged file.
+        self.invalid = 0
+        data = self._read(self.path)
+        if data is not None:
+            return data, LOADED
+        if self.invalid:
+            # Drop the damaged copy so the next save() does not rotate it over the good .bak.
+            try:
+                self._fs.remove(self.path)
+            except OSError:
+                pass
+        else:
+            data = self._read(self.tmp)
+            if data is not None:
+                try:
+                    self._fs.rename(self.tmp, self.path)
+                except OSError:
+                    pass  # still usable from RAM; the next save() writes it again
+                return data, RECOVERED
+        data = self._read(self.bak)
+        if data is not None:
+            return data, BACKUP
+        return self._defaults(), DEFAULTS
+
+    def save(self, data):
+        # Raises OSError when the flash write fails; the previous copy is then still whole.
+        fs = self._fs
+        fs.write(self.tmp, encode(self.kind, self.version, data))
+        if fs.exists(self.path):
+            fs.rename(self.path, self.bak)
+        fs.rename(self.tmp, self.path)

@@ -1,0 +1,397 @@
+# pilotedge bench: the board's chips and buses, emulated at register/command level (MIT).
+#
+# The firmware's drivers talk to these exactly as to the parts: the ADS1115 through its
+# registers over I2C [S46], the DS18B20 through ROM and function commands and its
+# scratchpad over 1-Wire [S54][S55], outputs through pins whose on-time is integrated for
+# the plant. Bus objects implement the machine.I2C / onewire.OneWire subsets of
+# hal/README.md. Time is the sim clock's monotonic now_ms; analog levels come from the
+# sensors of sim/signals.py, sampled when a conversion ends.
+#
+# Allocation: register transfers go through preallocated buffers; a sample allocates only
+# the floats of its physics.
+
+import math
+
+from compat import const
+from hal.fake import crc8  # the Dallas CRC-8 the drivers use too
+from sim.signals import OPEN, SHORT
+
+_ENODEV = const(19)  # errno of an I2C NACK / a 1-Wire bus without presence pulse
+
+# ---- I2C ---------------------------------------------------------------------------------
+
+
+class I2CBus:
+    """machine.I2C subset: devices by 7-bit address; a missing address NACKs (OSError)."""
+
+    def __init__(self):
+        self.devices = {}
+
+    def _device(self, addr):
+        dev = self.devices.get(addr)
+        if dev is None:
+            raise OSError(_ENODEV)
+        return dev
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        self._device(addr).read(reg, buf)
+
+    def writeto_mem(self, addr, reg, buf):
+        self._device(addr).write(reg, buf)
+
+    def scan(self):
+        return sorted(self.devices)
+
+
+_REG_CONVERSION = const(0)
+_REG_CONFIG = const(1)
+_REG_LO_THRESH = const(2)
+_REG_HI_THRESH = const(3)
+_OS = const(0x8000)
+_MODE_SINGLE = const(0x0100)
+_CONFIG_RESET = const(0x8583)  # power-on config: single-shot, AIN0-AIN1, ±2.048 V, 128 SPS
+# PGA bits -> full-scale range in mV (codes 5-7 are all ±0.256 V) [S46].
+_FSR_MV = (6144, 4096, 2048, 1024, 512, 256, 256, 256)
+# DR bits -> samples per second [S46].
+_SPS = (8, 16, 32, 64, 128, 250, 475, 860)
+# MUX bits -> (positive input, negative input); -1 = GND [S46].
+_MUX = ((0, 1), (0, 3), (1, 3), (2, 3), (0, -1), (1, -1), (2, -1), (3, -1))
+
+
+class ADS1115:
+    """16-bit delta-sigma ADC with PGA and 4:1 mux [S46].
+
+    Writing the config register with OS = 1 starts a single conversion with that mux, PGA
+    and data rate; it ends 1/SPS later, when the selected inputs are sampled, quantised to
+    FSR/32768 and clipped at ±FSR. Until then config reads OS = 0 and the conversion
+    register keeps the previous result. Continuous mode (MODE = 0) converts back to back.
+    Registers are 16 bit, MSB first: transfers are exactly 2 bytes, as every driver does.
+    inputs[i] is the source on AINi: any object with level() -> mV.
+    """
+
+    def __init__(self, clock):
+        self._clock = clock
+        self.inputs = [None, None, None, None]
+        self._regs = [0, _CONFIG_RESET, 0x8000, 0x7FFF]  # power-on values [S46]
+        self._due_ms = None  # end of the running conversion, or None when idle
+
+    def _conversion_ms(self):
+        return 1000.0 / _SPS[(self._regs[_REG_CONFIG] >> 5) & 7]
+
+    # read() and write() run for every register access of the firmware's scan: they stay
+    # small (the Unix port heap-allocates the frame of a function with more than 11 words
+    # of locals and stack on every call), and the sampling lives in _convert().
+
+    def _convert(self):
+        # The conversion due now ends: sample, quantise, clip.
+        config = self._regs[_REG_CONFIG]
+        pos, neg = _MUX[(config >> 12) & 7]
+        mv = self.inputs[pos].level()
+        if neg >= 0:
+            mv -= self.inputs[neg].level()
+        code = math.floor(mv * 32768.0 / _FSR_MV[(config >> 9) & 7])
+        self._regs[_REG_CONVERSION] = max(-32768, min(32767, code)) & 0xFFFF
+        if config & _MODE_SINGLE:
+            self._due_ms = None
+        else:
+            self._due_ms += self._conversion_ms()
+
+    def read(self, reg, buf):
+        if self._due_ms is not None and self._clock.now_ms >= self._due_ms:
+            self._convert()
+        if reg > _REG_HI_THRESH:
+            raise OSError(_ENODEV)
+        value = self._regs[reg]
+        if reg == _REG_CONFIG and (self._due_ms is None or not value & _MODE_SINGLE):
+            value |= _OS  # 1 = not converting (reads 1 in continuous mode too)
+        buf[0] = value >> 8
+        buf[1] = value & 0xFF
+
+    def write(self, reg, buf):
+        if self._due_ms is not None and self._clock.now_ms >= self._due_ms:
+            self._convert()
+        if reg == _REG_CONVERSION or reg > _REG_HI_THRESH:
+            raise OSError(_ENODEV)
+        value = buf[0] << 8 | buf[1]
+        if reg != _REG_CONFIG:
+            self._regs[reg] = value
+            return
+        self._regs[reg] = value & ~_OS  # OS is an action, not state: it reads back as busy
+        if value & _OS or not value & _MODE_SINGLE:
+            self._due_ms = self._clock.now_ms + self._conversion_ms()
+
+    def state(self):
+        return [self._regs[0], self._regs[1], self._regs[2], self._regs[3]]
+
+    def restore(self, s):
+        self._regs = list(s)
+
+
+# ---- 1-Wire --------------------------------------------------------------------------------
+
+
+class OneWireBus:
+    """onewire.OneWire subset over emulated devices.
+
+    A byte read is the wired-AND of what every device drives: an idle bus reads 0xFF. A
+    device whose wire is shorted holds the whole bus low: every read is 0x00, and reset sees
+    a "presence pulse" because the line is low.
+    """
+
+    def __init__(self):
+        self.devices = []
+
+    def _low(self):
+        for d in self.devices:
+            if d.shorted():
+                return True
+        return False
+
+    def reset(self, required=False):
+        present = False
+        for d in self.devices:
+            present = d.reset() or present
+        present = present or self._low()
+        if required and not present:
+            raise OSError(_ENODEV)
+        return present
+
+    def writebyte(self, value):
+        for d in self.devices:
+            d.receive(value)
+
+    def write(self, buf):
+        for value in buf:
+            self.writebyte(value)
+
+    def readbyte(self):
+        value = 0xFF
+        for d in self.devices:
+            value &= d.send()
+        return 0 if self._low() else value
+
+    def readinto(self, buf):
+        for i in range(len(buf)):
+            buf[i] = self.readbyte()
+
+    def select_rom(self, rom):
+        self.reset()
+        self.writebyte(0x55)
+        self.write(rom)
+
+    def scan(self):
+        # Search ROM's result; the bit-level search itself is not needed by any driver.
+        if self._low():
+            return []
+        return [bytearray(d.rom) for d in self.devices if d.present()]
+
+    def crc8(self, data):
+        return crc8(data)
+
+
+# DS18B20 command bytes [S54].
+_SEARCH_ROM = const(0xF0)
+_READ_ROM = const(0x33)
+_MATCH_ROM = const(0x55)
+_SKIP_ROM = const(0xCC)
+_CONVERT_T = const(0x44)
+_WRITE_SCRATCHPAD = const(0x4E)
+_READ_SCRATCHPAD = const(0xBE)
+_COPY_SCRATCHPAD = const(0x48)
+_RECALL_E2 = const(0xB8)
+_READ_POWER = const(0xB4)
+# Protocol phases after a reset.
+_IDLE = const(0)  # not addressed: ignore everything until the next reset
+_ROM = const(1)  # waiting for a ROM command
+_MATCH = const(2)  # receiving the 8 ROM bytes of Match ROM
+_FUNCTION = const(3)  # addressed: waiting for a function command
+_WRITE = const(4)  # receiving TH, TL, config of Write Scratchpad
+_READ = const(5)  # shifting out _out
+_BUSY = const(6)  # after Convert T: read slots say whether the conversion is done
+
+_CONVERSION_MS = (93.75, 187.5, 375.0, 750.0)  # 9..12 bit maxima [S54]
+_EEPROM_RESET = (0x4B, 0x46, 0x7F)  # TH, TL, config (12 bit) as shipped [S54]
+
+
+class DS18B20:
+    """DS18B20 on an emulated 1-Wire bus: ROM commands, Convert T, scratchpad with CRC.
+
+    Power-on scratchpad reads 85.00 degC with byte 6 = 0x0C [S55]; a conversion takes 750 ms
+    at 12 bit (less at lower resolution) [S54] and then stores the thermometer's temperature
+    in 0.0625 degC steps, undefined low bits cleared, byte 6 = 0x10 - (LSB & 0x0F) [S55].
+    Reading the scratchpad before the conversion ends returns the previous contents [S56].
+    An open sensor (thermometer.electrical == OPEN) gives no presence pulse; a short pulls
+    the whole bus low.
+    """
+
+    def __init__(self, clock, rom, thermometer):
+        self._clock = clock
+        self.rom = bytes(rom)
+        self._thermo = thermometer
+        self._out = bytearray(9)  # bytes being shifted out (scratchpad or ROM)
+        self._in = bytearray(8)  # Match ROM bytes / Write Scratchpad bytes
+        # Power-on state; a reset that keeps the sensor powered restores state() instead.
+        self._eeprom = bytearray(_EEPROM_RESET)
+        self._pad = bytearray([0x50, 0x05, 0, 0, 0, 0xFF, 0x0C, 0x10])
+        self._pad[2:5] = self._eeprom
+        self._phase = _IDLE
+        self._n = 0
+        self._due_ms = None
+
+    def present(self):
+        return self._thermo.electrical != OPEN
+
+    def shorted(self):
+        return self._thermo.electrical == SHORT
+
+    def _sync(self):
+        # Finish a conversion whose time has come (called on every bus access).
+        due = self._due_ms
+        if due is not None and self._clock.now_ms >= due:
+            self._due_ms = None
+            self._store(self._thermo.quantity())
+
+    def _store(self, t_c):
+        bits = (self._pad[4] >> 5) & 3  # 0..3 = 9..12 bit
+        raw = int(math.floor(max(-55.0, min(125.0, t_c)) * 16.0 + 0.5))
+        raw &= ~((1 << (3 - bits)) - 1)
+        raw &= 0xFFFF
+        self._pad[0] = raw & 0xFF
+        self._pad[1] = raw >> 8
+        self._pad[6] = 0x10 - (raw & 0x0F)
+
+    def reset(self):
+        self._sync()
+        if not self.present():
+            self._phase = _IDLE
+            return False
+        self._phase = _ROM
+        self._n = 0
+        return True
+
+    def receive(self, b):
+        self._sync()
+        phase = self._phase
+        if phase == _ROM:
+            if b == _SKIP_ROM:
+                self._phase = _FUNCTION
+            elif b == _MATCH_ROM:
+                self._phase = _MATCH
+                self._n = 0
+            elif b == _READ_ROM:
+                self._shift_out(self.rom)
+            else:  # Search ROM / Alarm Search need bit slots; bus.scan() answers instead
+                self._phase = _IDLE
+        elif phase == _MATCH:
+            self._in[self._n] = b
+            self._n += 1
+            if self._n == 8:
+                self._phase = _FUNCTION if self._in == self.rom else _IDLE
+        elif phase == _FUNCTION:
+            self._function(b)
+        elif phase == _WRITE:
+            self._in[self._n] = b
+            self._n += 1
+            if self._n == 3:
+                self._pad[2] = self._in[0]
+                self._pad[3] = self._in[1]
+                self._pad[4] = (self._in[2] & 0x60) | 0x1F  # only R1 R0 are writable
+                self._phase = _IDLE
+
+    def _function(self, b):
+        if b == _CONVERT_T:
+            bits = (self._pad[4] >> 5) & 3
+            self._due_ms = self._clock.now_ms + _CONVERSION_MS[bits]
+            self._phase = _BUSY
+        elif b == _READ_SCRATCHPAD:
+            self._pad_with_crc()
+        elif b == _WRITE_SCRATCHPAD:
+            self._phase = _WRITE
+            self._n = 0
+        elif b == _COPY_SCRATCHPAD:
+            self._eeprom[:] = self._pad[2:5]
+            self._phase = _IDLE
+        elif b == _RECALL_E2:
+            self._pad[2:5] = self._eeprom
+            self._phase = _IDLE
+        elif b == _READ_POWER:
+            self._phase = _READ  # externally powered: read slots return 1s
+            self._n = 9
+        else:
+            self._phase = _IDLE
+
+    def _pad_with_crc(self):
+        out = self._out
+        out[:8] = self._pad
+        out[8] = crc8(self._pad)
+        self._phase = _READ
+        self._n = 0
+
+    def _shift_out(self, data):
+        self._out[: len(data)] = data
+        self._out[len(data)] = crc8(data)  # only read when a driver over-reads the ROM
+        self._phase = _READ
+        self._n = 0
+
+    def send(self):
+        self._sync()
+        if self._phase == _READ and self._n < 9:
+            b = self._out[self._n]
+            self._n += 1
+            return b
+        if self._phase == _BUSY:
+            return 0xFF if self._due_ms is None else 0x00
+        return 0xFF
+
+    def state(self):
+        return [list(self._pad), list(self._eeprom)]
+
+    def restore(self, s):
+        self._pad = bytearray(s[0])
+        self._eeprom = bytearray(s[1])
+
+
+# ---- pins ----------------------------------------------------------------------------------
+
+
+class SimPin:
+    """machine.Pin subset for an output; integrates the time it spent high for the plant."""
+
+    def __init__(self, clock, level):
+        self._clock = clock
+        self._level = level
+        self._mark_ms = clock.now_ms
+        self._high_ms = 0
+        self._edges = False  # the level changed since the last high_share()
+
+    def value(self, v=None):
+        if v is None:
+            return self._level
+        v = 1 if v else 0
+        if v != self._level:
+            now = self._clock.now_ms
+            if self._level:
+                self._high_ms += now - self._mark_ms
+            self._mark_ms = now
+            self._level = v
+            self._edges = True
+        return None
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def high_share(self, now_ms, span_ms):
+        """Share of the span_ms ending at now_ms the pin was high; starts the next span."""
+        if not self._edges:  # the usual case: steady all span long
+            self._mark_ms = now_ms
+            return 1.0 if self._level else 0.0
+        high = self._high_ms
+        if self._level:
+            high += now_ms - self._mark_ms
+        self._high_ms = 0
+        self._mark_ms = now_ms
+        self._edges = False
+        return high / span_ms

@@ -1,0 +1,293 @@
+# pilotedge bench: sensor and actuator physics as the firmware's front end sees them (MIT).
+#
+# A Sensor turns a plant quantity (pH, degC, bar) into what its wire carries: the quantity
+# passes a first-order lag, gets an offset, slow drift and noise, can be stuck, and is then
+# converted by the transducer (electrode mV, NTC divider, 10-90 % ratiometric output) into
+# the level a chip emulation in sim/devices.py samples. Open and short are electrical faults:
+# each transducer says which level its wire then shows. An Actuator turns the on-time of an
+# output pin into a plant input (pump flow, heater power, valve state).
+#
+# Everything is evaluated lazily, when a chip samples or the world steps, so an idle sensor
+# costs nothing. Time is the sim clock's monotonic now_ms; noise comes from a seeded
+# xorshift32 per sensor so a run is repeatable whatever MicroPython's `random` does.
+
+import math
+
+from compat import const
+
+KELVIN = 273.15
+_IH4 = 1.0 / math.sqrt(4 * (256 * 256 - 1) / 12.0)  # 1 / sd of the sum of 4 uniform bytes
+NERNST_MV_PER_K = 0.198421  # ln(10)·R/F per pH unit [S28]
+_MS_PER_H = 3600000.0
+
+OK = const(0)
+OPEN = const(1)
+SHORT = const(2)
+ELECTRICAL = {"ok": OK, "open": OPEN, "short": SHORT}
+
+
+class Prng:
+    """xorshift32: small, fast on small ints, and the same sequence on every interpreter."""
+
+    def __init__(self, seed):
+        self.state = (seed & 0xFFFFFFFF) or 0x9E3779B9
+
+    def u32(self):
+        x = self.state
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.state = x
+        return x
+
+    def gauss(self):
+        # Standard normal, approximately: the sum of the four bytes of one draw (Irwin-Hall,
+        # n = 4) scaled to unit variance. Bounded at ±3.5 sigma, which sensor noise may be,
+        # and several times cheaper than Box-Muller's log, sqrt and cos.
+        x = self.u32()
+        return ((x & 255) + (x >> 8 & 255) + (x >> 16 & 255) + (x >> 24) - 510.0) * _IH4
+
+
+def seed_of(text, base):
+    """Stable 32-bit seed for a named sensor: FNV-1a of its name mixed with the run seed."""
+    h = 0x811C9DC5 ^ (base & 0xFFFFFFFF)
+    for c in text:
+        h = ((h ^ ord(c)) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+class Sensor:
+    """Base: lag, offset, drift, noise and stuck on the quantity; open/short on the wire.
+
+    The true quantity is getattr(src, attr) of a plant. params (all optional, in the
+    quantity's own unit): tau_s, offset, noise (rms), drift_per_h. Subclasses convert the
+    quantity to the level on the wire (_wire) and give the levels of an open and a shorted
+    sensor.
+    """
+
+    def __init__(self, clock, seed, params, src, attr):
+        self._clock = clock
+        self._src = src
+        self._attr = attr
+        self.prng = Prng(seed)
+        self.tau_s = params.get("tau_s", 0.0)
+        self.offset = params.get("offset", 0.0)
+        self.noise = params.get("noise", 0.0)
+        self.drift_per_h = params.get("drift_per_h", 0.0)
+        self.electrical = OK
+        self.stuck = None  # quantity held while stuck
+        self._drift = 0.0  # drift accumulated before _drift_ms
+        self._drift_ms = clock.now_ms
+        self._lagged = None
+        self._lag_ms = 0
+
+    def _true(self):
+        return getattr(self._src, self._attr)
+
+    def quantity(self):
+        """The quantity the transducer converts now (lagged, offset, drifted, noisy)."""
+        # Runs for every conversion of every chip: terms that are zero are skipped.
+        if self.stuck is not None:
+            return self.stuck
+        q = self._true()
+        if self.tau_s > 0.0:
+            q = self._lag(q)
+        q += self.offset + self._drift
+        if self.drift_per_h:
+            q += self.drift_per_h * (self._clock.now_ms - self._drift_ms) / _MS_PER_H
+        if self.noise:
+            q += self.noise * self.prng.gauss()
+        return q
+
+    def _lag(self, x):
+        # First-order lag, exact for the time since the last sample (input held meanwhile).
+        now = self._clock.now_ms
+        y = self._lagged
+        if y is not None:
+            x = y + (x - y) * (1.0 - math.exp((self._lag_ms - now) / (1000.0 * self.tau_s)))
+        self._lagged = x
+        self._lag_ms = now
+        return x
+
+    def level(self):
+        """What the wire carries now: mV at an ADC input, or degC inside a DS18B20."""
+        if self.electrical == OPEN:
+            return self._open_level()
+        if self.electrical == SHORT:
+            return self._short_level()
+        return self._wire(self.quantity())
+
+    def set_drift(self, per_h):
+        # Fold what has drifted so far, then continue at the new rate.
+        now = self._clock.now_ms
+        self._drift += self.drift_per_h * (now - self._drift_ms) / _MS_PER_H
+        self._drift_ms = now
+        self.drift_per_h = per_h
+
+    def clear(self):
+        """Back to a healthy sensor; drift already accumulated stays (it is aging)."""
+        self.electrical = OK
+        self.stuck = None
+
+    def state(self):
+        return [
+            self.prng.state,
+            self.electrical,
+            self.stuck,
+            self._drift,
+            self.drift_per_h,
+            self._lagged,
+        ]
+
+    def restore(self, s, now_ms):
+        self.prng.state, self.electrical, self.stuck, self._drift, self.drift_per_h = s[:5]
+        self._lagged = s[5]
+        self._drift_ms = self._lag_ms = now_ms
+
+    def _wire(self, q):
+        return q
+
+
+class Fixed:
+    """A constant node voltage: electrode bias, or the supply of a ratiometric divider."""
+
+    def __init__(self, mv):
+        self.mv = mv
+
+    def level(self):
+        return self.mv
+
+
+class Electrode(Sensor):
+    """Electrode on a level-shifting buffer: the wire carries bias + electrode mV.
+
+    Used as is for ORP (Pt vs Ag/AgCl: the plant's orp_mv_agcl + offset, healthy within
+    ±15 mV [S48]). An open input drives the buffer to the rail; a short reads 0 mV.
+    """
+
+    def __init__(self, clock, seed, params, src, attr, bias, rail_mv):
+        Sensor.__init__(self, clock, seed, params, src, attr)
+        self._bias = bias
+        self._rail_mv = rail_mv
+
+    def _wire(self, q):
+        return self._bias.mv + q
+
+    def _open_level(self):
+        return self._rail_mv
+
+    def _short_level(self):
+        return self._bias.mv
+
+
+class PhElectrode(Electrode):
+    """Glass electrode: slope(T)·(7 − pH) + offset, in mV.
+
+    Slope = 0.198421 mV/K·T·slope_pct/100 [S27][S28], isopotential point pH 7 [S27], offset
+    (asymmetry) ±30 mV acceptable [S31], τ ≈ 10 s, noise 0.1-0.5 mV, E0 drift 0.5-2 mV/week
+    (domain-facts §2.4, §6): lag, drift and noise act on the electrode mV. A short reads
+    0 mV, which is pH 7 and looks plausible.
+    """
+
+    def __init__(self, clock, seed, params, plant, bias, rail_mv):
+        Electrode.__init__(self, clock, seed, params, plant, "ph", bias, rail_mv)
+        self.slope_pct = params.get("slope_pct", 100.0)
+
+    def _true(self):
+        p = self._src
+        slope = NERNST_MV_PER_K * (p.temp_c + KELVIN) * self.slope_pct / 100.0
+        return slope * (7.0 - p.ph)
+
+
+class NtcDivider(Sensor):
+    """NTC thermistor in a divider on the supply, beta model [S62c]; quantity in degC.
+
+    side "low": supply - R_series - node - NTC - ground (the board file's default), "high":
+    supply - NTC - node - R_series - ground [S62a]. An open NTC pulls the node to its far end.
+    """
+
+    def __init__(self, clock, seed, params, src, attr, supply, entry):
+        Sensor.__init__(self, clock, seed, params, src, attr)
+        self._supply = supply
+        self._rs = entry["r_series_ohm"]
+        self._r0 = entry["r0_ohm"]
+        self._beta = entry["beta_k"]
+        self._low = entry.get("ntc_side", "low") == "low"
+
+    def _wire(self, q):
+        r = self._r0 * math.exp(self._beta * (1.0 / (q + KELVIN) - 1.0 / 298.15))
+        share = r if self._low else self._rs
+        return self._supply.mv * share / (self._rs + r)
+
+    def _open_level(self):
+        return self._supply.mv if self._low else 0.0
+
+    def _short_level(self):
+        return 0.0 if self._low else self._supply.mv
+
+
+class Ratiometric(Sensor):
+    """Pressure transducer, 10-90 % of supply over range_bar [S81][S82], quantity in bar.
+
+    Its output stage clamps at 4 % / 96 % [S81b]; a broken signal wire reads 0 V (pull-down),
+    a short to the supply reads 100 %. gauge = True subtracts 1 atm from the plant's absolute
+    pressure (a sealed-gauge part); the default is an absolute transducer.
+    """
+
+    def __init__(self, clock, seed, params, src, attr, supply, range_bar):
+        Sensor.__init__(self, clock, seed, params, src, attr)
+        self._supply = supply
+        self._lo = range_bar[0]
+        self._span = range_bar[1] - range_bar[0]
+        self._gauge_bar = 1.01325 if params.get("gauge", False) else 0.0
+
+    def _true(self):
+        return getattr(self._src, self._attr) - self._gauge_bar
+
+    def _wire(self, q):
+        r = 0.1 + 0.8 * (q - self._lo) / self._span
+        return self._supply.mv * min(0.96, max(0.04, r))
+
+    def _open_level(self):
+        return 0.0
+
+    def _short_level(self):
+        return self._supply.mv
+
+
+class Thermometer(Sensor):
+    """The temperature a DS18B20 die converts (offset: its ±0.5 degC accuracy [S54]).
+
+    It fails on its bus, not on an analog wire: devices.DS18B20 looks at `electrical`.
+    """
+
+
+class Actuator:
+    """Output pin -> plant input: the share of the last step the pin was active, or forced.
+
+    scale: full-on value (mL/min including the pump's calibration error, W); scale None
+    gives a bool (valves: open when active more than half the step).
+    """
+
+    def __init__(self, pin, active_high, plant, attr, scale):
+        self.pin = pin
+        self._active_high = active_high
+        self._plant = plant
+        self._attr = attr
+        self._scale = scale
+        self.forced = None  # 0.0 stuck off / failed, 1.0 stuck on
+        self._share = None  # last share applied to the plant
+
+    def drives(self, plant, attr):
+        return plant is self._plant and attr == self._attr
+
+    def apply(self, now_ms, step_ms):
+        share = self.pin.high_share(now_ms, step_ms)
+        if not self._active_high:
+            share = 1.0 - share
+        if self.forced is not None:
+            share = self.forced
+        if share != self._share:  # most steps change nothing: skip the plant update
+            self._share = share
+            setattr(self._plant, self._attr,
+                    share > 0.5 if self._scale is None else share * self._scale)

@@ -1,0 +1,341 @@
+# pilotedge bench: one simulated board's world - plants, wiring, faults, timeline (MIT).
+#
+# Built from the board file and the scenario the host hands over: every unit of the board
+# gets its plant (sim/vessel.py, sim/canister.py), every sensor entry its physics
+# (sim/signals.py) on the chip the board file names (sim/devices.py), every output its pin
+# and actuator. The world is the bench's clock source (now_ms, monotonic since the scenario
+# started) and advances the plants in fixed steps, lockstep with the firmware's sleeps.
+# Faults and disturbances arrive as events - from the scenario timeline at simulated times
+# or injected from a test - and go through one handler. A reset or power cut keeps the
+# physical world: snapshot() travels to the next process, which restore()s it.
+
+import boardfile
+from sim.ambient import DailyAmbient
+from sim.canister import CanisterPlant
+from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
+from sim.signals import (
+    ELECTRICAL,
+    Actuator,
+    Electrode,
+    Fixed,
+    NtcDivider,
+    PhElectrode,
+    Ratiometric,
+    Thermometer,
+    seed_of,
+)
+from sim.vessel import VesselPlant
+
+# Output faults: event name -> forced share of on-time (None = healthy again).
+_FORCED = {
+    "pump_stuck_on": 1.0,
+    "pump_stuck_off": 0.0,
+    "heater_failure": 0.0,
+    "valve_stuck_open": 1.0,
+    "valve_stuck_closed": 0.0,
+    "output_ok": None,
+}
+# Events the host carries out (serial line, protocol); the world only times them.
+HOST_EVENTS = ("serial_noise", "param", "command")
+# Events that end this process like the real thing: name -> reset cause name.
+EXITS = {"reset": "hard", "power_cut": "power", "flash_cut": "power"}
+# Plant attributes worth reporting that are properties, not instance attributes.
+_PROPERTIES = ("ph", "orp_mv_agcl", "stored_nl")
+_DEFAULT_ROM = "28ff000000000001"  # for a DS18B20 entry without a rom (Skip ROM)
+
+
+class World:
+    def __init__(self, board, scenario, seed):
+        self.now_ms = 0
+        self.plant_ms = 0
+        self.step_ms = scenario.get("step_ms", 100)
+        self._seed = seed
+        self._scenario = scenario
+        self.ambient = DailyAmbient(**scenario.get("ambient", {}))
+        self.supply = Fixed(scenario.get("supply_mv", 3300.0))
+        self.bias = Fixed(self.supply.mv / 2)  # electrode buffers sit at mid-rail [S43]
+        self.plants = {}
+        self.sensors = {}
+        self.actuators = {}
+        self.pins = {}
+        self.adcs = {}
+        self.thermometers = {}  # rom hex -> DS18B20
+        self.i2c = {name: I2CBus() for name in board["i2c"]}
+        self.onewire = {name: OneWireBus() for name in board["onewire"]}
+        for name, adc in board["adc"].items():
+            self.adcs[name] = self.i2c[adc["bus"]].devices[adc["addr"]] = ADS1115(self)
+        self._board = board
+        units = board["units"]
+        for unit in units.get("vessels", ()):
+            self._vessel(unit)
+        for unit in units.get("canisters", ()):
+            self._canister(unit)
+        for name, values in scenario.get("inputs", {}).items():
+            self._set(name, values)
+        self._events = scenario.get("events", [])
+        for event in self._events:  # fail at power-on, not in the 30th simulated hour
+            if event["do"] == "set":
+                self._check_inputs(event["target"], event["values"])
+        self._next_event = 0
+        self.outbox = []  # host events due, drained by the HAL
+        self.exit = None  # (cause name, off_ms, after_bytes) once an exit event fired
+
+    # ---- wiring from the board file ----------------------------------------------------------
+
+    def _params(self, section, name):
+        return self._scenario.get(section, {}).get(name, {})
+
+    def _seed_for(self, name):
+        return seed_of(name, self._seed)
+
+    def _vessel(self, unit):
+        name = unit["name"]
+        plant = self.plants[name] = VesselPlant(self._params("plant", name))
+        ph = unit["ph"]
+        self._analog(
+            ph,
+            PhElectrode(
+                self,
+                self._seed_for(ph),
+                self._params("sensors", ph),
+                plant,
+                self.bias,
+                self.supply.mv,
+            ),
+        )
+        if "orp" in unit:
+            orp = unit["orp"]
+            self._analog(
+                orp,
+                Electrode(
+                    self,
+                    self._seed_for(orp),
+                    self._params("sensors", orp),
+                    plant,
+                    "orp_mv_agcl",
+                    self.bias,
+                    self.supply.mv,
+                ),
+            )
+        self._thermometer(unit["temp"], plant, "temp_c")
+        pump = unit["pump_ml_per_min"]
+        for role, attr, scale in (
+            ("acid", "acid_ml_per_min", pump),
+            ("base", "base_ml_per_min", pump),
+            ("heater", "heater_w", unit["heater_w"]),
+            ("aeration", "aeration", None),
+        ):
+            if role in unit:
+                self._actuator(unit[role], plant, attr, scale)
+
+    def _canister(self, unit):
+        name = unit["name"]
+        plant = self.plants[name] = CanisterPlant(self._params("plant", name))
+        p = unit["pressure"]
+        entry = self._board["sensors"][p]
+        self._analog(
+            p,
+            Ratiometric(
+                self,
+                self._seed_for(p),
+                self._params("sensors", p),
+                plant,
+                "pressure_bar",
+                self.supply,
+                entry["range_bar"],
+            ),
+        )
+        self._thermometer(unit["shell"], plant, "shell_c")
+        if "ambient" in unit:
+            self._thermometer(unit["ambient"], plant, "ambient_c")
+        if "inlet" in unit:
+            self._actuator(unit["inlet"], plant, "inlet_open", None)
+
+    def _analog(self, name, sensor):
+        # Put the sensor on its ADS1115 input(s): "0-1" is differential (the negative input
+        # carries the electrode bias), "2" single-ended; the supply channel reads the supply.
+        entry = self._board["sensors"][name]
+        adc = self.adcs[entry["adc"]]
+        pins = entry["channel"].split("-")
+        adc.inputs[int(pins[0])] = sensor
+        if len(pins) == 2:
+            adc.inputs[int(pins[1])] = self.bias
+        if "supply_channel" in entry:
+            adc.inputs[int(entry["supply_channel"])] = self.supply
+        self.sensors[name] = sensor
+
+    def _thermometer(self, name, plant, attr):
+        entry = self._board["sensors"][name]
+        params = self._params("sensors", name)
+        if entry["driver"] == "ntc":
+            self._analog(
+                name,
+                NtcDivider(self, self._seed_for(name), params, plant, attr, self.supply, entry),
+            )
+            return
+        thermo = self.sensors[name] = Thermometer(self, self._seed_for(name), params, plant, attr)
+        rom = entry.get("rom", _DEFAULT_ROM)
+        device = DS18B20(self, bytes(int(rom[i : i + 2], 16) for i in range(0, 16, 2)), thermo)
+        self.onewire[entry["bus"]].devices.append(device)
+        self.thermometers[rom] = device
+
+    def _actuator(self, output, plant, attr, scale):
+        entry = self._board["outputs"][output]
+        if scale is not None and attr.endswith("_ml_per_min"):
+            scale *= 1.0 + self._params("outputs", output).get("calibration_error", 0.0)
+        self.actuators[output] = Actuator(
+            self.pin(entry["pin"]), entry["active_high"], plant, attr, scale
+        )
+
+    def pin(self, name):
+        """The pin named in the board file, created at its safe level on first use."""
+        pin = self.pins.get(name)
+        if pin is None:
+            pin = self.pins[name] = SimPin(self, boardfile.pin_safe_level(self._board, name))
+        return pin
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def advance_to(self, target_ms):
+        """Step the plants up to target_ms in whole steps; now_ms = target_ms unless an exit
+        event fired on the way (then time stops at that step)."""
+        # Called once per firmware pass: kept to a few locals and no for loop, because a
+        # bigger frame is heap-allocated on every call by the Unix port (a 10x cost here).
+        while self.plant_ms + self.step_ms <= target_ms and self.exit is None:
+            self._step()
+        if self.exit is None:
+            self.now_ms = target_ms
+
+    def _step(self):
+        step = self.step_ms
+        end = self.now_ms = self.plant_ms + step
+        for a in self.actuators.values():
+            a.apply(end, step)
+        ambient_c = self.ambient.at(end / 1000.0)
+        for plant in self.plants.values():
+            plant.ambient_c = ambient_c
+            plant.step(step / 1000.0)
+        self.plant_ms = end
+        events = self._events
+        while self._next_event < len(events) and events[self._next_event]["at_ms"] <= end:
+            self._next_event += 1
+            self.apply(events[self._next_event - 1])
+
+    # ---- events ----------------------------------------------------------------------------
+
+    def apply(self, event):
+        """Carry out one fault or disturbance: {"do": name, "target": ..., arguments}."""
+        do = event["do"]
+        target = event.get("target")
+        if do in HOST_EVENTS:
+            self.outbox.append(event)
+        elif do in EXITS:
+            self.exit = (EXITS[do], int(event.get("off_s", 0) * 1000), event.get("after_bytes"))
+        elif do in _FORCED:
+            self.actuators[target].forced = _FORCED[do]
+        elif do.startswith("sensor_"):
+            self._sensor_fault(self.sensors[target], do[7:], event)
+        elif do == "leak":
+            self.plants[target].leak_nml_per_min_at_ref = event["nml_per_min"]
+        elif do == "regulator_failure":
+            self.plants[target].regulator_failed = True
+        elif do == "set":
+            self._set(target, event["values"])
+        else:
+            raise ValueError("unknown event " + do)
+
+    def _sensor_fault(self, sensor, kind, event):
+        if kind in ELECTRICAL:
+            sensor.clear()
+            sensor.electrical = ELECTRICAL[kind]
+        elif kind == "stuck":
+            sensor.stuck = event["value"] if "value" in event else sensor.quantity()
+        elif kind == "drift":
+            sensor.set_drift(event["per_h"])
+        elif kind == "noise":
+            sensor.noise = event["rms"]
+        else:
+            raise ValueError("unknown sensor fault " + kind)
+
+    def _check_inputs(self, target, values):
+        obj = self.ambient if target == "ambient" else self.plants[target]
+        for key in values:
+            if not hasattr(obj, key):
+                raise ValueError("%s has no input %s" % (target, key))
+            for name, a in self.actuators.items():
+                if a.drives(obj, key):
+                    raise ValueError("%s.%s is driven by output %s: inject an output fault"
+                                     % (target, key, name))
+        return obj
+
+    def _set(self, target, values):
+        _set_attrs(self._check_inputs(target, values), values)
+
+    # ---- state across resets and for the host ----------------------------------------------
+
+    def snapshot(self, powered):
+        """Everything physical, JSON-ready. powered: the chips kept their supply (a reset,
+        not a power cut), so their registers survive too."""
+        devices = None
+        if powered:
+            devices = {
+                "adc": {n: a.state() for n, a in self.adcs.items()},
+                "onewire": {r: d.state() for r, d in self.thermometers.items()},
+            }
+        return {
+            "now_ms": self.now_ms,
+            "plant_ms": self.plant_ms,
+            "next_event": self._next_event,
+            "plants": {n: dict(p.__dict__) for n, p in self.plants.items()},
+            "ambient": dict(self.ambient.__dict__),
+            "sensors": {n: s.state() for n, s in self.sensors.items()},
+            "forced": {n: a.forced for n, a in self.actuators.items()},
+            "devices": devices,
+        }
+
+    def restore(self, snap):
+        self.now_ms = snap["now_ms"]
+        self.plant_ms = snap["plant_ms"]
+        self._next_event = snap["next_event"]
+        for name, attrs in snap["plants"].items():
+            _set_attrs(self.plants[name], attrs)
+        _set_attrs(self.ambient, snap["ambient"])
+        for name, s in snap["sensors"].items():
+            self.sensors[name].restore(s, self.now_ms)
+        for name, forced in snap["forced"].items():
+            self.actuators[name].forced = forced
+        devices = snap["devices"]
+        if devices:
+            for name, s in devices["adc"].items():
+                self.adcs[name].restore(s)
+            for rom, s in devices["onewire"].items():
+                self.thermometers[rom].restore(s)
+
+    def truth(self):
+        """What is really going on, for tests and the bench console."""
+        plants = {}
+        for name, plant in self.plants.items():
+            values = {}
+            for key, value in plant.__dict__.items():
+                if key[0] != "_" and isinstance(value, (int, float, bool)):
+                    values[key] = value
+            for key in _PROPERTIES:
+                if hasattr(plant, key):
+                    values[key] = getattr(plant, key)
+            plants[name] = values
+        return {
+            "now_ms": self.now_ms,
+            "plants": plants,
+            "pins": {n: p.value() for n, p in self.pins.items()},
+            "sensors": {
+                n: {"electrical": s.electrical, "stuck": s.stuck, "drift_per_h": s.drift_per_h}
+                for n, s in self.sensors.items()
+            },
+            "forced": {n: a.forced for n, a in self.actuators.items()},
+        }
+
+
+def _set_attrs(obj, values):
+    # MicroPython's instance __dict__ is a read-only view: set attribute by attribute.
+    for key, value in values.items():
+        setattr(obj, key, value)

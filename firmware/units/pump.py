@@ -1,0 +1,90 @@
+# pilotedge: a dosing pump: volume -> on-time, duty limit, budgets, totals (MIT).
+#
+# Volumes become on-time at the board's calibrated flow (pump_ml_per_min, the later
+# calibration issue replaces it). The pump runs for at most duty_pct of every WINDOW_MS so
+# it never exceeds the hardware-safe duty (hw_limits.pump_max_duty_pct via the
+# pump_duty_max param). A dose reserves its whole volume in the hour/day budgets when it is
+# accepted; a manual run books what it delivers as it goes and stops at a budget.
+
+from control.budget import DoseBudget
+
+WINDOW_MS = 10000
+
+IDLE = 0
+DOSING = 1
+MANUAL = 2
+
+# service() results.
+DONE = 1
+LIMIT = 2
+
+
+class Pump:
+    def __init__(self, output, ml_per_min):
+        self.output = output
+        self._ul_per_ms = ml_per_min / 60.0  # mL/min = uL/ms x 60
+        self.budget = DoseBudget()
+        self.total_ul = 0  # delivered since boot
+        self.limit_keys = ("", "")  # the vessel's hour and day budget param names
+        self._begin(IDLE, None, 0)
+
+    def on_time_ms(self, vol_ul):
+        return int(vol_ul / self._ul_per_ms + 0.5)
+
+    def delivered_ul(self):
+        # Of the running (or last) dose.
+        return int(self._on_ms * self._ul_per_ms + 0.5)
+
+    def fits(self, vol_ul, hour_ul, day_ul):
+        return self.budget.fits(vol_ul, hour_ul, day_ul)
+
+    def dose(self, vol_ul, cmd_id):
+        self.budget.add(vol_ul)
+        self._begin(DOSING, cmd_id, self.on_time_ms(vol_ul))
+
+    def run_manual(self, duty_pct):
+        self._begin(MANUAL, None, 0)
+        self.manual_pct = duty_pct
+
+    def _begin(self, mode, cmd_id, target_ms):
+        self.mode = mode
+        self.cmd_id = cmd_id  # COMMAND that asked for the running dose, None = automatic
+        self._target_ms = target_ms
+        self._on_ms = 0
+        self._booked_ul = 0  # of the running dose or manual run, already in total_ul
+        self._phase_ms = 0  # position in the duty window
+        self.manual_pct = 0
+
+    def stop(self):
+        # End a dose or manual run now; returns the volume the dose delivered.
+        self.output.off()
+        self.mode = IDLE
+        return self.delivered_ul()
+
+    def service(self, dt_ms, duty_pct, hour_ul, day_ul):
+        # Account the last dt_ms and switch for the next. Returns DONE when a dose just
+        # completed, LIMIT when a manual run hit a budget, else 0.
+        self.budget.advance(dt_ms)
+        if self.output.active:
+            self._on_ms += dt_ms
+            d_ul = self.delivered_ul() - self._booked_ul
+            self._booked_ul += d_ul
+            self.total_ul += d_ul
+            if self.mode == MANUAL:
+                self.budget.add(d_ul)  # a dose booked its volume up front
+        if self.mode == IDLE:
+            return 0
+        if self.mode == DOSING and self._on_ms >= self._target_ms:
+            self.stop()
+            return DONE
+        if self.mode == MANUAL and not self.budget.fits(1, hour_ul, day_ul):
+            self.stop()
+            return LIMIT
+        if self.mode == MANUAL:
+            duty_pct = min(duty_pct, self.manual_pct)
+        self._phase_ms = (self._phase_ms + dt_ms) % WINDOW_MS
+        if self._phase_ms * 100 < duty_pct * WINDOW_MS:
+            self.output.on()
+        else:
+            self.output.off()
+        return 0

@@ -1,0 +1,126 @@
+"""Bench: several simulated boards running one scenario, and the fault-injection API."""
+
+import shutil
+import time
+from pathlib import Path
+
+from .board import DEFAULT_HEAP, BenchError, SimBoard
+from .scenario import HOST_EVENTS, REPO, BoardNames, Scenario, check_event, load
+
+
+class Bench:
+    """Boards named <board id><n> (sim0, sim1, ...), each with its own flash folder under
+    workdir (default run/bench/<scenario name>; kept between runs like a board's flash
+    unless fresh=True) and its own endpoints.
+
+    speed: simulated seconds per real second (0 = as fast as the host can). seed: overrides
+    the scenario's; board n uses seed + 7919·n. on_event(board, event) sees every event a
+    board reports (boot, exit, host) on the board's control thread: it must not block.
+    """
+
+    def __init__(self, scenario, boards=1, speed=1.0, workdir=None, seed=None, heap=DEFAULT_HEAP,
+                 fresh=False, on_event=None):
+        self.scenario = scenario if isinstance(scenario, Scenario) else load(scenario)
+        self._names = BoardNames(self.scenario.board)
+        self.workdir = Path(workdir or REPO / "run" / "bench" / self.scenario.name)
+        self._count = boards
+        self._speed = speed
+        self._seed = seed
+        self._heap = heap
+        self._fresh = fresh
+        self._on_event = on_event
+        self.boards = []
+
+    def start(self):
+        """Start every board and wait until each has booted; returns the boards."""
+        if self._count < 1:
+            raise BenchError("a bench needs at least one board")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        prefix = self.scenario.board["board"]
+        try:
+            for i in range(self._count):
+                name = "%s%d" % (prefix, i)
+                if self._fresh:
+                    shutil.rmtree(self.workdir / name, ignore_errors=True)
+                board = SimBoard(name, i, self.scenario, self.workdir, self._speed, self._heap,
+                                 self._seed, self._on_event)
+                self.boards.append(board)
+                board.start()
+            for board in self.boards:
+                board.wait_boots(1)
+        except BaseException:
+            self.stop()
+            raise
+        return self.boards
+
+    def stop(self):
+        for board in self.boards:
+            board.stop()
+        self.boards = []
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def board(self, which):
+        """A board by index or by name."""
+        if isinstance(which, SimBoard):
+            return which
+        for i, board in enumerate(self.boards):
+            if which in (i, board.name):
+                return board
+        raise BenchError("no board %r (boards: %s)"
+                         % (which, ", ".join(b.name for b in self.boards)))
+
+    def inject(self, which, do, target=None, **args):
+        """Inject a fault or disturbance now, e.g. inject(0, "sensor_open", target="v0_ph").
+
+        Events and their arguments are those of a scenario timeline (scenario.EVENTS);
+        ScenarioError when one does not fit the board. "reset" and "power_cut" return at
+        once: use reset() / power_cut() to wait for the board to come back.
+        """
+        event = {"do": do, **args}
+        if target is not None:
+            event["target"] = target
+        event = check_event(self._names, event)
+        board = self.board(which)
+        if do in HOST_EVENTS:
+            board.host_action(event)
+        else:
+            board.request("inject", event=event)
+
+    def state(self, which):
+        """The board's physical truth: now_ms, plants (inputs, state, outputs), pins,
+        sensor faults, forced outputs, and whether its firmware is running."""
+        return self.board(which).request("state")["state"]
+
+    def reset(self, which, timeout=30.0):
+        """Press the reset button (reset cause HARD) and wait for the board to start again."""
+        self._restart(which, "reset", timeout)
+
+    def power_cut(self, which, off_s=0.0, timeout=30.0):
+        """Cut the power for off_s simulated seconds (cause POWER_ON at the next start);
+        the plants keep running meanwhile, with every output de-energised."""
+        self._restart(which, "power_cut", timeout, off_s=off_s)
+
+    def _restart(self, which, do, timeout, **args):
+        board = self.board(which)
+        boots = board.boots
+        self.inject(board, do, **args)
+        board.wait_boots(boots + 1, timeout)
+
+    def wait_sim(self, which, sim_s, timeout=60.0):
+        """Block until the board's simulated time reaches sim_s; returns its state then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state(which)
+            if state["now_ms"] >= sim_s * 1000:
+                return state
+            if time.monotonic() > deadline:
+                raise BenchError("board %s: simulated time %.1f s after %.0f s, waiting for %g"
+                                 % (self.board(which).name, state["now_ms"] / 1000, timeout,
+                                    sim_s))
+            time.sleep(0.02)

@@ -1,0 +1,284 @@
+"""One simulated board: its flash folder, its pty endpoints, and the process that runs it.
+
+The process is the real firmware in the MicroPython Unix port (firmware/sim/run.py) with the
+sim HAL. It reaches the host over three loopback TCP connections to this board's listener,
+each opened with a role line: "uart" and "repl" go to the relay (relay.py), "ctl" carries
+JSON lines both ways - requests with an "id" and their replies, and events from the board:
+
+    {"event": "boot", "now_ms": ..., "cause": ...}        the process is up
+    {"event": "host", "action": {...}}                     a timed host event is due
+    {"event": "exit", "cause": ..., "snapshot": {...}, ...} a reset: kill me and restart
+
+On "exit" the supervisor kills the process (so nothing in it runs after a power cut, not
+even a `finally`) and starts a new one on the same flash folder with the reported reset
+cause and physical state, as a reset would. The per-start configuration the process reads
+(PILOTEDGE_BENCH) is <workdir>/<name>.json:
+
+    board_file, flash_dir, port      where the board file, its flash and the host are
+    seed, epoch_ms, speed            noise seed, wall clock at sim time 0, pacing (0 = flat out)
+    scenario                         Scenario.board_json
+    reset_cause, resume, off_ms      cause reported by reset_cause(), world snapshot, time off
+    firmware, repl_raw               run the firmware / start in raw REPL (after a soft reset)
+"""
+
+import itertools
+import json
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from pilotproto import messages as m
+
+from ..cli import UserError
+from .relay import Relay
+from .scenario import REPO
+
+_log = logging.getLogger(__name__)
+
+RUN_PY = REPO / "firmware" / "sim" / "run.py"
+MICROPYTHON = Path(os.environ.get("MICROPYTHON", REPO / ".venv" / "bin" / "micropython"))
+# Code is frozen into flash on a board but lives in the heap here: the sim's own modules and
+# the firmware's bytecode take about 230 KB, so 384 KB leaves the firmware roughly what an
+# RP2040 or ESP32 port leaves a frozen application (110-190 KB).
+DEFAULT_HEAP = "384k"
+_CONNECT_S = 30.0  # a process must connect within this (wall) time of its start
+_ROLES = (b"ctl", b"uart", b"repl")
+
+
+class BenchError(UserError):
+    """The bench could not start or talk to a board process."""
+
+
+class SimBoard:
+    """Supervisor of one board process; endpoints stay the same across its resets.
+
+    Attributes for users: name, flash_dir, protocol_port and repl_port (pty paths), boots
+    (starts seen), resets (reset causes, in order), crash (None, or why the board process
+    ended without a reset report: a bench failure, never restarted).
+    """
+
+    def __init__(self, name, index, scenario, workdir, speed=0.0, heap=DEFAULT_HEAP, seed=None,
+                 on_event=None):
+        self.name = name
+        self.workdir = Path(workdir)
+        self.flash_dir = self.workdir / name
+        self.flash_dir.mkdir(parents=True, exist_ok=True)
+        self._scenario = scenario
+        self._seed = (scenario.seed if seed is None else seed) + 7919 * index
+        self._speed = speed
+        self._heap = heap
+        self._on_event = on_event or (lambda board, event: None)
+        self._epoch_ms = int(time.time() * 1000)
+        self.relay = Relay(name, self._seed)
+        self.protocol_port = self.relay.protocol.path
+        self.repl_port = self.relay.repl.path
+        self.boots = 0
+        self.resets = []
+        self.crash = None  # why the bench lost this board, if it did
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._port = self._listener.getsockname()[1]
+        self._proc = None
+        self._ctl = None
+        self._ids = itertools.count(1)
+        self._cv = threading.Condition()
+        self._replies = {}
+        self._stopping = False
+        self._life = threading.Lock()  # start/restart/stop, from the caller or the ctl thread
+        self._log_file = open(self.workdir / (name + ".log"), "ab")
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self):
+        """Power the board on for the first time (its flash folder may hold old files)."""
+        for unit, name, value in self._scenario.params:
+            self.relay.sender.param(unit, name, value)
+        with self._life:
+            self._spawn({"reset_cause": m.RESET_POWER_ON})
+
+    def stop(self):
+        with self._life:
+            self._stopping = True
+            self._kill()
+        self.relay.close()
+        self._listener.close()
+        self._log_file.close()
+
+    def _spawn(self, start):
+        cfg = {
+            "board_file": str(self._scenario.board_file),
+            "flash_dir": str(self.flash_dir),
+            "port": self._port,
+            "seed": self._seed,
+            "epoch_ms": self._epoch_ms,
+            "speed": self._speed,
+            "scenario": self._scenario.board_json,
+        }
+        cfg.update(start)
+        cfg_path = self.workdir / (self.name + ".json")
+        cfg_path.write_text(json.dumps(cfg))
+        env = dict(os.environ, PILOTEDGE_BENCH=str(cfg_path))
+        self._proc = subprocess.Popen(
+            [str(MICROPYTHON), "-X", "heapsize=" + self._heap, str(RUN_PY)],
+            cwd=self.flash_dir, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+        )
+        socks = self._accept()
+        self.relay.attach(socks[b"uart"], socks[b"repl"])
+        self._ctl = socks[b"ctl"]
+        threading.Thread(target=self._read_control, args=(self._ctl, self._proc),
+                         name="bench-ctl-" + self.name, daemon=True).start()
+
+    def _accept(self):
+        socks = {}
+        deadline = time.monotonic() + _CONNECT_S
+        while len(socks) < len(_ROLES):
+            self._listener.settimeout(0.1)
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    for s in socks.values():
+                        s.close()
+                    self._kill()
+                    raise BenchError("board %s did not start:\n%s" % (self.name, self.log_tail()))
+                continue
+            sock.settimeout(_CONNECT_S)
+            role = b""
+            while not role.endswith(b"\n"):
+                byte = sock.recv(1)
+                if not byte:
+                    break
+                role += byte
+            if role.strip() not in _ROLES:
+                sock.close()
+                continue
+            sock.settimeout(None)
+            socks[role.strip()] = sock
+        return socks
+
+    def _kill(self):
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        if proc is not None:
+            proc.wait()
+        self.relay.detach()
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+
+    def log_tail(self, lines=20):
+        """The end of the board process's own output (tracebacks of the bench itself)."""
+        self._log_file.flush()
+        text = (self.workdir / (self.name + ".log")).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- control channel ------------------------------------------------------------------
+
+    def _read_control(self, sock, proc):
+        exit_event = None
+        try:
+            with sock.makefile("rb") as lines:
+                for line in lines:
+                    msg = json.loads(line)
+                    if "id" in msg:
+                        with self._cv:
+                            self._replies[msg["id"]] = msg
+                            self._cv.notify_all()
+                        continue
+                    kind = msg["event"]
+                    if kind == "exit":
+                        exit_event = msg
+                        break
+                    if kind == "boot":
+                        with self._cv:
+                            self.boots += 1
+                            self._cv.notify_all()
+                    elif kind == "host":
+                        self.host_action(msg["action"])
+                    self._on_event(self, msg)
+        except OSError:
+            pass  # the process died: handled as a crash below
+        if self._stopping or proc is not self._proc:
+            return
+        if exit_event is not None:
+            try:
+                self._restart(exit_event)
+            except BenchError as e:  # the new process did not come up
+                with self._cv:
+                    self.crash = str(e)
+                    self._cv.notify_all()
+            return
+        # The bench itself failed (a board's own crash ends in its REPL, not here): keep the
+        # evidence instead of restarting into the same failure.
+        proc.wait()
+        with self._cv:
+            self.crash = "board %s process ended (exit status %s) without a reset report:\n%s" % (
+                self.name, proc.returncode, self.log_tail())
+            self._cv.notify_all()
+        _log.error("%s", self.crash)
+
+    def _restart(self, event):
+        with self._life:
+            if self._stopping:
+                return
+            self._kill()
+            with self._cv:
+                self.resets.append(event["cause"])
+                self._cv.notify_all()
+            self._on_event(self, dict(event, event="exit", snapshot=None))
+            self._spawn({
+                "reset_cause": event["cause"],
+                "resume": event.get("snapshot"),
+                "off_ms": event.get("off_ms", 0),
+                "firmware": event.get("firmware", True),
+                "repl_raw": event.get("repl_raw", False),
+            })
+
+    def host_action(self, action):
+        """Carry out an event that happens outside the board: serial noise, or what an
+        operator would send (a set point, a command)."""
+        do = action["do"]
+        if do == "serial_noise":
+            args = {k: action[k] for k in ("flip", "drop", "insert", "direction") if k in action}
+            self.relay.noise.configure(**args)
+        elif do == "param":
+            self.relay.sender.param(action["unit"], action["name"], action["value"])
+        else:
+            self.relay.sender.command(action["unit"], action["verb"], action.get("arg0", 0),
+                                      action.get("arg1", 0))
+
+    def request(self, op, timeout=10.0, **fields):
+        """Send one control request and return its reply (BenchError on error or timeout)."""
+        req_id = next(self._ids)
+        data = json.dumps(dict(fields, op=op, id=req_id)).encode() + b"\n"
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._ctl is None or self.crash:
+                if self.crash:
+                    raise BenchError(self.crash)
+                if not self._cv.wait(max(0.0, deadline - time.monotonic())):
+                    raise BenchError("board %s is not running" % self.name)
+            try:
+                self._ctl.sendall(data)
+            except OSError as e:
+                raise BenchError("board %s: %s (was it resetting?)" % (self.name, e))
+            while req_id not in self._replies:
+                if not self._cv.wait(max(0.0, deadline - time.monotonic())):
+                    raise BenchError("board %s: no answer to %s" % (self.name, op))
+            reply = self._replies.pop(req_id)
+        if not reply["ok"]:
+            raise BenchError("board %s: %s" % (self.name, reply["error"]))
+        return reply
+
+    def wait_boots(self, count, timeout=30.0):
+        """Block until the board has started `count` times in all."""
+        with self._cv:
+            if not self._cv.wait_for(lambda: self.boots >= count or self.crash, timeout):
+                raise BenchError("board %s: %d starts after %.0f s, expected %d"
+                                 % (self.name, self.boots, timeout, count))
+            if self.crash:
+                raise BenchError(self.crash)

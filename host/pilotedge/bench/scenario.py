@@ -1,0 +1,284 @@
+"""Bench scenarios: a TOML file checked against the board file, handed to the board as JSON.
+
+A scenario sets the plant parameters and initial state, sensor and output imperfections, the
+set points (as protocol parameters) and a timeline of faults and disturbances at simulated
+times. boards/sim/scenarios/README.md documents every key and event; everything is checked
+here, at load, so a typo fails before a 48 h run instead of in its 30th hour.
+"""
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pilotproto import schema
+
+from .. import codec
+from ..cli import UserError
+
+REPO = Path(__file__).resolve().parents[3]
+BOARDS = REPO / "boards"
+UNIT_BOARD = 255  # wire unit number of the board's own parameters
+
+_TOP = ("name", "description", "bench", "ambient", "plant", "inputs", "sensors", "outputs",
+        "params", "events")
+_BENCH = ("board", "seed", "step_ms", "ticks_start_ms", "supply_mv", "duration_s",
+          "operator_link")
+_AMBIENT = ("mean_c", "swing_k", "period_s", "peak_s")
+_SENSOR = ("tau_s", "offset", "noise", "drift_per_h", "slope_pct", "gauge")
+_OUTPUT = ("calibration_error",)
+
+# Event name -> (what "target" names, required arguments, optional arguments). Targets:
+# "sensor" / "output" = a sensor / output of a unit in the board file, "vessel" /
+# "canister" = a unit name, "plant" = a unit name or "ambient", None = no target.
+EVENTS = {
+    "sensor_open": ("sensor", (), ()),
+    "sensor_short": ("sensor", (), ()),
+    "sensor_ok": ("sensor", (), ()),
+    "sensor_stuck": ("sensor", (), ("value",)),
+    "sensor_drift": ("sensor", ("per_h",), ()),
+    "sensor_noise": ("sensor", ("rms",), ()),
+    "pump_stuck_on": ("output", (), ()),
+    "pump_stuck_off": ("output", (), ()),
+    "heater_failure": ("output", (), ()),
+    "valve_stuck_open": ("output", (), ()),
+    "valve_stuck_closed": ("output", (), ()),
+    "output_ok": ("output", (), ()),
+    "leak": ("canister", ("nml_per_min",), ()),
+    "regulator_failure": ("canister", (), ()),
+    "set": ("plant", ("values",), ()),
+    "serial_noise": (None, (), ("flip", "drop", "insert", "direction")),
+    "param": (None, ("unit", "name", "value"), ()),
+    "command": (None, ("unit", "verb"), ("arg0", "arg1")),
+    "reset": (None, (), ()),
+    "power_cut": (None, (), ("off_s",)),
+    "flash_cut": (None, ("after_bytes",), ("off_s",)),
+}
+# Carried out by the host (serial line, protocol); the board process only times them.
+HOST_EVENTS = ("serial_noise", "param", "command")
+# COMMAND arguments that may be given by enum member name, per verb (protocol/README.md).
+_ARG_ENUMS = {"SET_MODE": ("LOOP", "MODE"), "SET_OUTPUT": ("OUT", None), "DOSE": ("OUT", None)}
+
+
+class ScenarioError(UserError):
+    """A scenario or an injected event that does not fit the board."""
+
+
+@dataclass
+class Scenario:
+    """A checked scenario: `board` is the parsed board file, `board_json` the payload the
+    board process receives, `params` the initial set points as (wire unit, name, value)."""
+
+    name: str
+    board_file: Path
+    board: dict
+    seed: int
+    duration_s: float | None
+    board_json: dict
+    params: list = field(default_factory=list)
+
+
+def _keys(table, allowed, where):
+    if not isinstance(table, dict):
+        raise ScenarioError("%s must be a table" % where)
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ScenarioError("%s: unknown key %s (known: %s)"
+                            % (where, unknown[0], ", ".join(allowed)))
+
+
+def _number(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError("%s must be a number, got %r" % (where, value))
+    return value
+
+
+class BoardNames:
+    """The names a scenario may use, from the board file."""
+
+    def __init__(self, board):
+        units = board["units"]
+        self.vessels = [u["name"] for u in units.get("vessels", ())]
+        self.canisters = [u["name"] for u in units.get("canisters", ())]
+        # Wire unit numbers: vessels first, then canisters (runtime/params.py).
+        self.unit_numbers = {n: i for i, n in enumerate(self.vessels + self.canisters)}
+        self.unit_numbers["board"] = UNIT_BOARD
+        self.unit_kinds = dict.fromkeys(self.vessels, "vessel")
+        self.unit_kinds.update(dict.fromkeys(self.canisters, "canister"))
+        self.unit_kinds["board"] = "board"
+        self.sensors, self.outputs = [], []
+        for unit in units.get("vessels", ()) + units.get("canisters", ()):
+            for name in unit.values():
+                if name in board["sensors"]:
+                    self.sensors.append(name)
+                elif name in board["outputs"]:
+                    self.outputs.append(name)
+
+    def targets(self, kind):
+        return {
+            "sensor": self.sensors,
+            "output": self.outputs,
+            "vessel": self.vessels,
+            "canister": self.canisters,
+            "plant": self.vessels + self.canisters + ["ambient"],
+        }[kind]
+
+    def param(self, unit, name, value, where):
+        """(wire unit, name, value) of a set point, checked against the spec."""
+        kind = self.unit_kinds.get(unit)
+        if kind is None:
+            raise ScenarioError("%s: unit %r is not on the board (units: %s)"
+                                % (where, unit, ", ".join(self.unit_kinds)))
+        try:
+            spec = codec.param(name)
+            codec.param_to_raw(name, _number(value, where + ".value"))
+        except codec.EncodeError as e:
+            raise ScenarioError("%s: %s" % (where, e))
+        if spec[0] != kind:
+            raise ScenarioError("%s: %s is a %s parameter, %s is a %s"
+                                % (where, name, spec[0], unit, kind))
+        return (self.unit_numbers[unit], name, value)
+
+
+def check_event(names, event, where="event"):
+    """A checked copy of one event {"do": name, "target": ..., arguments}."""
+    event = dict(event)
+    do = event.get("do")
+    if do not in EVENTS:
+        raise ScenarioError("%s: do = %r is not one of %s" % (where, do, ", ".join(EVENTS)))
+    kind, required, optional = EVENTS[do]
+    allowed = ("do", "at_s", "target") + required + optional
+    _keys(event, allowed if kind else tuple(k for k in allowed if k != "target"), where)
+    for key in required:
+        if key not in event:
+            raise ScenarioError("%s: %s needs %s" % (where, do, key))
+    if kind is not None:
+        targets = names.targets(kind)
+        if event.get("target") not in targets:
+            raise ScenarioError("%s: %s needs a target among %s, got %r"
+                                % (where, do, ", ".join(targets), event.get("target")))
+    if do == "command":
+        event.update(_command(names, event, where))
+    for key in required + optional:
+        if key in event and key not in ("values", "direction", "unit", "name", "verb"):
+            _number(event[key], "%s.%s" % (where, key))
+    if do == "param":
+        unit, name, value = names.param(event["unit"], event["name"], event["value"], where)
+        event.update(unit=unit, name=name, value=value)
+    if do == "set" and not isinstance(event["values"], dict):
+        raise ScenarioError("%s: set needs values = { input = value, ... }" % where)
+    return event
+
+
+def _enum(enum, value, where):
+    members = {name: num for num, name in schema.ENUMS[enum].items()}
+    if isinstance(value, str):
+        if value not in members:
+            raise ScenarioError("%s: %r is not one of %s" % (where, value, ", ".join(members)))
+        return members[value]
+    return value
+
+
+def _command(names, event, where):
+    # Wire values of a command event: unit number, verb number, arguments by name or number.
+    unit = event["unit"]
+    if unit not in names.unit_numbers:
+        raise ScenarioError("%s: unit %r is not on the board (units: %s)"
+                            % (where, unit, ", ".join(names.unit_numbers)))
+    verb = event["verb"]
+    fields = {"unit": names.unit_numbers[unit], "verb": _enum("VERB", verb, where + ".verb")}
+    enums = _ARG_ENUMS.get(verb, (None, None))
+    for key, enum in zip(("arg0", "arg1"), enums, strict=True):
+        value = event.get(key, 0)
+        fields[key] = _enum(enum, value, "%s.%s" % (where, key)) if enum else value
+    return fields
+
+
+def load(path, board_dir=None):
+    """Read and check a scenario file; ScenarioError (one line) when anything is off."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ScenarioError("cannot read %s: %s" % (path, e.strerror))
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError("%s: %s" % (path, e))
+    try:
+        return _build(raw, path.stem, board_dir)
+    except ScenarioError as e:
+        raise ScenarioError("%s: %s" % (path, e))
+
+
+def _build(raw, default_name, board_dir):
+    _keys(raw, _TOP, "scenario")
+    bench = raw.get("bench", {})
+    _keys(bench, _BENCH, "bench")
+    board_file = Path(board_dir or BOARDS / bench.get("board", "sim")) / "board.json"
+    try:
+        board = json.loads(board_file.read_text())
+    except (OSError, ValueError) as e:
+        raise ScenarioError("board file %s: %s" % (board_file, e))
+    if board.get("hal") != "sim":
+        raise ScenarioError("%s is not a bench board (hal is %r, not 'sim')"
+                            % (board_file, board.get("hal")))
+    names = BoardNames(board)
+    for key in ("seed", "step_ms", "ticks_start_ms", "supply_mv", "duration_s"):
+        if key in bench:
+            _number(bench[key], "bench." + key)
+    if bench.get("step_ms", 100) <= 0:
+        raise ScenarioError("bench.step_ms must be > 0")
+    if not isinstance(bench.get("operator_link", False), bool):
+        raise ScenarioError("bench.operator_link must be true or false")
+    ambient = raw.get("ambient", {})
+    _keys(ambient, _AMBIENT, "ambient")
+    plant = raw.get("plant", {})
+    _keys(plant, names.vessels + names.canisters, "plant")
+    inputs = raw.get("inputs", {})
+    _keys(inputs, names.targets("plant"), "inputs")
+    sensors = raw.get("sensors", {})
+    _keys(sensors, names.sensors, "sensors")
+    for name, params in sensors.items():
+        _keys(params, _SENSOR, "sensors." + name)
+    outputs = raw.get("outputs", {})
+    _keys(outputs, names.outputs, "outputs")
+    for name, params in outputs.items():
+        _keys(params, _OUTPUT, "outputs." + name)
+    params = []
+    for i, p in enumerate(raw.get("params", [])):
+        where = "params[%d]" % i
+        _keys(p, ("unit", "name", "value"), where)
+        for key in ("unit", "name", "value"):
+            if key not in p:
+                raise ScenarioError("%s needs %s" % (where, key))
+        params.append(names.param(p["unit"], p["name"], p["value"], where))
+    events = []
+    for i, e in enumerate(raw.get("events", [])):
+        where = "events[%d]" % i
+        if "at_s" not in e:
+            raise ScenarioError("%s needs at_s (simulated seconds from the start)" % where)
+        event = check_event(names, e, where)
+        event["at_ms"] = int(round(_number(event.pop("at_s"), where + ".at_s") * 1000))
+        events.append(event)
+    events.sort(key=lambda e: e["at_ms"])  # stable: same-time events keep file order
+    board_json = {
+        "step_ms": bench.get("step_ms", 100),
+        "ticks_start_ms": bench.get("ticks_start_ms", 0),
+        "supply_mv": bench.get("supply_mv", 3300.0),
+        "operator_link": bench.get("operator_link", False),
+        "ambient": ambient,
+        "plant": plant,
+        "inputs": inputs,
+        "sensors": sensors,
+        "outputs": outputs,
+        "events": events,
+    }
+    return Scenario(
+        name=raw.get("name", default_name),
+        board_file=board_file,
+        board=board,
+        seed=bench.get("seed", 1),
+        duration_s=bench.get("duration_s"),
+        board_json=board_json,
+        params=params,
+    )
+

@@ -1,0 +1,115 @@
+# Pure control math: PID, pH conversion and dosing policy, budgets, debounce, tiers, SOC band.
+# Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
+from fwcheck import near
+
+from control import tiers
+from control.budget import DoseBudget, RollingSum
+from control.debounce import Debounce
+from control.hydride import (
+    SOC_HIGH_PERMILLE,
+    SOC_LOW_PERMILLE,
+    SOC_MID_PERMILLE,
+    plateau_bar,
+    soc_band_permille,
+)
+from control.ph import PulseDoser, ph_from_mv, slope_mv
+from control.pid import PID
+
+
+def test_pid_clamps_and_does_not_wind_up():
+    pid = PID(10.0, 1.0, out_min=0.0, out_max=100.0)
+    for _ in range(1000):  # far below the set point for a long time: saturated high
+        assert pid.update(20.0, 35.0, 1.0) == 100.0
+    assert pid.integral <= 100.0
+    # Past the set point the output must fall at once, not after unwinding 1000 s of error.
+    assert pid.update(36.0, 35.0, 1.0) < 100.0 - 10.0 + 1e-9
+    assert pid.update(80.0, 35.0, 1.0) == 0.0
+
+
+def test_pid_integrates_to_remove_offset():
+    pid = PID(0.0, 0.5)
+    out = 0.0
+    for _ in range(10):
+        out = pid.update(34.0, 35.0, 2.0)
+    near(out, 10.0, 1e-9)  # 0.5 %/(K s) x 1 K x 20 s
+    pid.set_limits(0.0, 5.0)
+    assert pid.update(34.0, 35.0, 2.0) == 5.0 and pid.integral <= 5.0
+    pid.reset()
+    assert pid.integral == 0.0
+
+
+def test_pid_derivative_acts_on_measurement_only():
+    pid = PID(0.0, 0.0, kd=2.0, out_min=-100.0)
+    pid.update(30.0, 35.0, 1.0)
+    assert pid.update(30.0, 50.0, 1.0) == 0.0  # set-point step: no kick
+    near(pid.update(31.0, 50.0, 1.0), -2.0, 1e-9)
+
+
+def test_nernst_slope_and_ph():
+    near(slope_mv(25.0), 59.16, 0.01)  # domain-facts 2.1
+    near(slope_mv(45.0), 63.13, 0.01)
+    near(ph_from_mv(0.0, 25.0), 7.0, 1e-9)
+    mv = -slope_mv(45.0) * (1.7 - 7.0)
+    near(ph_from_mv(mv, 45.0), 1.7, 1e-9)
+    # With a 25 degC slope at 45 degC the reading would be ~0.36 pH low (domain-facts 2.1).
+    near(ph_from_mv(mv, 25.0), 1.34, 0.01)
+    near(ph_from_mv(mv + 10.0, 45.0, offset_mv=10.0), 1.7, 1e-9)
+
+
+def test_pulse_doser_deadband_and_dead_time():
+    d = PulseDoser(0.1, 500, 60000)
+    assert d.update(1.75, 1.7, 1000) == 0  # inside the deadband
+    assert d.update(1.9, 1.7, 1000) == 500  # too high: acid
+    for _ in range(59):
+        assert d.update(1.9, 1.7, 1000) == 0  # mixing dead time
+    assert d.update(1.9, 1.7, 1000) == 500
+    d.reset()
+    assert d.update(1.5, 1.7, 1000) == -500  # too low: base
+
+
+def test_rolling_sum_forgets_after_the_window():
+    r = RollingSum(12, 300000)
+    r.add(100)
+    r.advance(54 * 60000)
+    assert r.total == 100
+    r.advance(6 * 60000)
+    assert r.total == 0
+    r.add(5)
+    r.advance(10**9)  # longer than the window in one step
+    assert r.total == 0
+
+
+def test_dose_budget_hour_and_day():
+    b = DoseBudget()
+    assert b.fits(1000, 1000, 5000) and not b.fits(1001, 1000, 5000)
+    b.add(1000)
+    assert not b.fits(1, 1000, 5000)
+    b.advance(3600000)
+    assert b.fits(1000, 1000, 5000)  # the hour forgot, the day did not
+    assert not b.fits(1000, 1000, 1500)
+
+
+def test_debounce_counts_both_ways():
+    d = Debounce(3)
+    assert not d.update(True) and not d.update(True) and d.update(True)
+    assert d.update(False) and d.update(True)  # a good sample alone does not clear
+    assert d.update(False) and d.update(False) and d.update(False) is False
+
+
+def test_tiers_levels_and_response_counts():
+    t = tiers.Tiers(2, 2, 1)
+    assert t.update(19, 18, 22, 28) == tiers.OK
+    assert t.update(19, 18, 22, 28) == tiers.MOL
+    assert t.update(29, 18, 22, 28) == tiers.MSL  # MSL counts 1 sample
+    t.reset()
+    assert t.level == tiers.OK and t.update(23, 18, 22, 28) == tiers.OK
+    assert t.update(23, 18, 22, 28) == tiers.RSL
+
+
+def test_soc_band_from_plateau():
+    p25 = plateau_bar(25.0)
+    near(p25, 1.56, 0.05)  # LaNi5 desorption plateau at 25 degC [S64]
+    assert plateau_bar(60.0) > 2 * p25
+    assert soc_band_permille(0.2 * p25, 25.0) == SOC_LOW_PERMILLE
+    assert soc_band_permille(p25, 25.0) == SOC_MID_PERMILLE
+    assert soc_band_permille(5 * p25, 25.0) == SOC_HIGH_PERMILLE
