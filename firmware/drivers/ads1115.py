@@ -5,7 +5,6 @@
 # (drivers/fault.py). Register map and config bits from the ADS111x datasheet [S46].
 
 from compat import const
-
 from drivers import fault
 
 _REG_CONVERSION = const(0x00)

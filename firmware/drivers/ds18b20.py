@@ -5,7 +5,6 @@
 # (drivers/fault.py); it never raises for a bus fault.
 
 from compat import const
-
 from drivers import fault
 
 _MATCH_ROM = const(0x55)

@@ -12,7 +12,6 @@ import math
 import struct
 
 from compat import const
-
 from drivers import fault
 
 _REG_CONFIG = const(0x00)

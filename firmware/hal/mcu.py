@@ -8,10 +8,11 @@ import select
 import sys
 import time
 
-import boardfile
 import machine
 import micropython
 import onewire
+
+import boardfile
 from pilotproto import messages as m
 
 # machine.<name> -> protocol RESET_* value. A port without a name (RP2040 has no

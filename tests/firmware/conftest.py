@@ -5,6 +5,7 @@ from the repository root, so tests may open "boards/sim/board.json" as a relativ
 import sys
 
 import pytest
+
 from mpy import FIRMWARE, PROTOCOL, REPO
 
 for directory in (str(PROTOCOL), str(FIRMWARE)):

@@ -3,8 +3,9 @@
 # Paths are relative to the repository root, the working directory of both runners.
 import json
 
-import boardfile
 from fwcheck import raises
+
+import boardfile
 
 BOARDS = ("sim", "esp32_devkitc", "rp2040_pico")
 

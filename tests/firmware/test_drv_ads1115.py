@@ -1,8 +1,9 @@
 # ADS1115 against a fake I2C register map: exact config bytes, scaling, faults.
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
+from fwcheck import near, raises
+
 from drivers import fault
 from drivers.ads1115 import ADS1115
-from fwcheck import near, raises
 from hal.fake import FakeClock, FakeI2C
 
 ADDR = 0x48

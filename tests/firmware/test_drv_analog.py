@@ -2,10 +2,11 @@
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
 import math
 
+from fwcheck import near, raises
+
 from drivers import fault
 from drivers.ntc import NTC
 from drivers.ratiometric import Ratiometric, ratio
-from fwcheck import near, raises
 
 SUPPLY_MV = 3300.0
 

@@ -1,8 +1,9 @@
 # DS18B20 against a scripted 1-Wire bus: ROM commands, scratchpad CRC, plausibility rules.
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
+from fwcheck import raises
+
 from drivers import fault
 from drivers.ds18b20 import DS18B20
-from fwcheck import raises
 from hal.fake import FakeOneWire, crc8
 
 ROM = bytes([0x28, 0xFF, 0, 0, 0, 0, 0, 0xA1])

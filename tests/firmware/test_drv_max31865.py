@@ -1,8 +1,9 @@
 # MAX31865 and Callendar-Van Dusen against IEC 60751 values and a fake SPI register file.
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
+from fwcheck import near, raises
+
 from drivers import fault
 from drivers.max31865 import MAX31865, cvd_r_ohm, cvd_t_c
-from fwcheck import near, raises
 from hal.fake import FakePin, FakeSPI
 
 # IEC 60751 PT100 table values (ohm), two decimals [S60]; 45 degC from domain-facts 3.2.

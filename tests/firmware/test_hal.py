@@ -2,8 +2,9 @@
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
 import json
 
-import hal
 from fwcheck import raises
+
+import hal
 from hal.fake import FakeClock, FakeHal, FakeI2C, FakeReset, FakeSPI, FakeUart
 
 

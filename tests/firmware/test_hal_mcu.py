@@ -12,6 +12,7 @@ import time
 import types
 
 import pytest
+
 from mpy import REPO
 from pilotproto import messages as m
 

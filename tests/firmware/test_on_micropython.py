@@ -9,6 +9,7 @@ way a board imports the modules.
 from pathlib import Path
 
 import pytest
+
 from mpy import FIRMWARE, PROTOCOL, run_micropython
 
 MARKER = "# Runs on CPython (pytest) and MicroPython (test_on_micropython.py)."

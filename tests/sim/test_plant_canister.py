@@ -3,6 +3,7 @@
 import math
 
 import pytest
+
 from sim.ambient import DailyAmbient
 from sim.canister import DEFAULTS, CanisterPlant, pct_bar
 

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+
 from sim.vessel import (
     DEFAULTS,
     VesselPlant,
