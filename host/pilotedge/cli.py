@@ -11,6 +11,7 @@ import sys
 
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
 COMMANDS = {
+    "run": ("pilotedge.run", "the main job: a virtual bench board with live view and SQLite log"),
     "decode": ("pilotedge.decode", "decode a raw serial capture into JSON lines"),
     "bench": ("pilotedge.bench_cmd", "run simulated boards (virtual bench) until Ctrl-C"),
 }
