@@ -202,8 +202,8 @@ class SimHal:
         self.world.advance_to(self.world.now_ms + cfg.get("off_ms", 0))  # board without power
         self.flash_dir = cfg["flash_dir"]
         self._cause = cfg["reset_cause"]
-        # Runs the firmware: False after a soft reset in raw REPL mode (as on a board, main.py
-        # is skipped) and once the firmware has ended (run.py).
+        # The firmware runs: False after a soft reset in raw REPL mode (as on a board, main.py
+        # is skipped) and once main.py has ended (sim/run.py).
         self.firmware = cfg.get("firmware", True)
         self.clock = SimClock(
             self, scenario.get("ticks_start_ms", 0), cfg.get("speed", 0), cfg["epoch_ms"]
@@ -346,7 +346,7 @@ class SimHal:
             elif op == "state":
                 reply["state"] = self.world.truth()
                 reply["state"]["firmware"] = self.firmware
-            elif op != "ping":
+            else:
                 raise ValueError("unknown op " + op)
         except Exception as e:  # noqa: BLE001 - a bad request must not stop the board
             reply = {"id": req.get("id"), "ok": False, "error": "%s: %s" % (type(e).__name__, e)}
@@ -354,7 +354,10 @@ class SimHal:
 
 
 _real_open = builtins.open
+current = None  # this process's board (there is one per process), for firmware/sim/run.py
 
 
 def make(board):
-    return SimHal(board, load_config())
+    global current
+    current = SimHal(board, load_config())
+    return current

@@ -1,11 +1,12 @@
-# pilotedge bench: what one simulated board runs at power-on, in place of a board's main.py.
+# pilotedge bench: what one simulated board process runs at power-on (MIT).
 #
-#   PILOTEDGE_BENCH=<config.json> micropython -X heapsize=256k firmware/sim/run.py
+#   PILOTEDGE_BENCH=<config.json> micropython -X heapsize=384k firmware/sim/run.py
 #
-# The host bench starts it (host/pilotedge/bench/board.py). The firmware modules play the
-# part of frozen code: firmware/ and protocol/ are on sys.path, the flash folder is the cwd.
-# As on a board, an exception that ends the firmware is printed on the REPL console and the
-# board stays up in its REPL (with the plants running and any watchdog still armed).
+# The host bench starts it (host/pilotedge/bench/board.py) in the board's flash folder, where
+# it has put board.json as a deployment would. firmware/ and protocol/ play the part of the
+# frozen code on sys.path, and the board's own main.py runs unchanged. As on a board, an
+# exception that ends main.py is printed on the REPL console and the board stays up in its
+# REPL - with the plants running and any watchdog still armed.
 
 import sys
 
@@ -16,31 +17,29 @@ import os  # noqa: E402
 
 import boardfile  # noqa: E402
 import hal  # noqa: E402
-from hal.sim import load_config  # noqa: E402
+from hal import sim  # noqa: E402
 
 _IDLE_MS = 100
 
 
-def main():
-    cfg = load_config()
+def power_on():
+    cfg = sim.load_config()
     os.chdir(cfg["flash_dir"])
-    board = boardfile.load(cfg["board_file"])
-    board_hal = hal.make(board)
-    if board_hal.firmware:
+    if cfg.get("firmware", True):  # skipped after a soft reset in raw REPL mode, as on a board
         try:
-            import app
-
-            app.build(board_hal, board).run()
+            import main  # noqa: F401 - the board's entry point runs on import
         except SystemExit:  # hal.to_repl(): the firmware left for the REPL
             pass
         except Exception as e:  # noqa: BLE001 - a board prints any crash and stays up
-            sys.print_exception(e, board_hal.repl)
+            if sim.current is not None:
+                sys.print_exception(e, sim.current.repl)
             sys.print_exception(e)
-        board_hal.firmware = False
+    board_hal = sim.current or hal.make(boardfile.load("board.json"))
+    board_hal.firmware = False
     clock = board_hal.clock
     while True:
         clock.sleep_until(clock.ticks_add(clock.ticks_ms(), _IDLE_MS))
         board_hal.service()
 
 
-main()
+power_on()

@@ -16,9 +16,9 @@ import math
 from compat import const
 
 KELVIN = 273.15
-_IH4 = 1.0 / math.sqrt(4 * (256 * 256 - 1) / 12.0)  # 1 / sd of the sum of 4 uniform bytes
 NERNST_MV_PER_K = 0.198421  # ln(10)·R/F per pH unit [S28]
 _MS_PER_H = 3600000.0
+_IH4 = 1.0 / math.sqrt(4 * (256 * 256 - 1) / 12.0)  # 1 / sd of the sum of 4 uniform bytes
 
 OK = const(0)
 OPEN = const(1)

@@ -48,7 +48,15 @@ class World:
     def __init__(self, board, scenario, seed):
         self.now_ms = 0
         self.plant_ms = 0
+        # The canister's gas node and its 10 Hz monitor need the bench's base step; the vessel
+        # changes over seconds to hours (mixing 30 s, electrode 10 s), so it steps at its own
+        # max_step_s of 1 s unless the scenario says otherwise (pumps and heater are still
+        # integrated exactly: pins record their on-time whatever the step).
         self.step_ms = scenario.get("step_ms", 100)
+        self._vessel_step_ms = scenario.get("vessel_step_ms", 1000)
+        if self._vessel_step_ms % self.step_ms:
+            raise ValueError("vessel_step_ms must be a multiple of step_ms")
+        self._units = []  # (plant, step_ms, its actuators), stepped in this order
         self._seed = seed
         self._scenario = scenario
         self.ambient = DailyAmbient(**scenario.get("ambient", {}))
@@ -119,6 +127,7 @@ class World:
             )
         self._thermometer(unit["temp"], plant, "temp_c")
         pump = unit["pump_ml_per_min"]
+        actuators = []
         for role, attr, scale in (
             ("acid", "acid_ml_per_min", pump),
             ("base", "base_ml_per_min", pump),
@@ -126,7 +135,8 @@ class World:
             ("aeration", "aeration", None),
         ):
             if role in unit:
-                self._actuator(unit[role], plant, attr, scale)
+                actuators.append(self._actuator(unit[role], plant, attr, scale))
+        self._units.append((plant, self._vessel_step_ms, actuators))
 
     def _canister(self, unit):
         name = unit["name"]
@@ -148,8 +158,10 @@ class World:
         self._thermometer(unit["shell"], plant, "shell_c")
         if "ambient" in unit:
             self._thermometer(unit["ambient"], plant, "ambient_c")
+        actuators = []
         if "inlet" in unit:
-            self._actuator(unit["inlet"], plant, "inlet_open", None)
+            actuators.append(self._actuator(unit["inlet"], plant, "inlet_open", None))
+        self._units.append((plant, self.step_ms, actuators))
 
     def _analog(self, name, sensor):
         # Put the sensor on its ADS1115 input(s): "0-1" is differential (the negative input
@@ -183,9 +195,10 @@ class World:
         entry = self._board["outputs"][output]
         if scale is not None and attr.endswith("_ml_per_min"):
             scale *= 1.0 + self._params("outputs", output).get("calibration_error", 0.0)
-        self.actuators[output] = Actuator(
+        a = self.actuators[output] = Actuator(
             self.pin(entry["pin"]), entry["active_high"], plant, attr, scale
         )
+        return a
 
     def pin(self, name):
         """The pin named in the board file, created at its safe level on first use."""
@@ -207,13 +220,13 @@ class World:
             self.now_ms = target_ms
 
     def _step(self):
-        step = self.step_ms
-        end = self.now_ms = self.plant_ms + step
-        for a in self.actuators.values():
-            a.apply(end, step)
-        ambient_c = self.ambient.at(end / 1000.0)
-        for plant in self.plants.values():
-            plant.ambient_c = ambient_c
+        end = self.now_ms = self.plant_ms + self.step_ms
+        for plant, step, actuators in self._units:
+            if end % step:
+                continue  # a slower plant: not due on this base step
+            for a in actuators:
+                a.apply(end, step)
+            plant.ambient_c = self.ambient.at(end / 1000.0)
             plant.step(step / 1000.0)
         self.plant_ms = end
         events = self._events

@@ -269,12 +269,13 @@ def test_world_wiring_events_and_snapshot_round_trip():
     world.advance_to(2500)
     assert world.outbox[0]["do"] == "param"
     assert world.plants["v0"].heater_w == 300.0  # the SSR pin is on
+    raises(ValueError, World, board, {"step_ms": 300}, 5)  # the vessel's 1 s is not a multiple
     raises(ValueError, World, board, {"events": [{"at_ms": 1, "do": "set", "target": "v0",
                                                   "values": {"no_such_input": 1}}]}, 5)
     # The SSR pin sets the heater power; a fault says how it goes wrong, not a bare value.
     raises(ValueError, world.apply, {"do": "set", "target": "v0", "values": {"heater_w": 9}})
     world.apply({"do": "heater_failure", "target": "v0_heater"})
-    world.advance_to(2600)
+    world.advance_to(3000)  # the vessel's next 1 s step
     assert world.plants["v0"].heater_w == 0.0
     twin = World(board, scenario, 5)
     twin.restore(world.snapshot(True))

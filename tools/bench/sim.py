@@ -13,17 +13,13 @@ them). The target is >= 200x for one board. Last line:
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from pilotedge.bench import Bench
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "host"))
-sys.path.insert(0, str(REPO / "protocol"))
-
-from pilotedge.bench import Bench  # noqa: E402
-
 WARM_UP_S = 2.0
 
 

@@ -14,7 +14,8 @@ even a `finally`) and starts a new one on the same flash folder with the reporte
 cause and physical state, as a reset would. The per-start configuration the process reads
 (PILOTEDGE_BENCH) is <workdir>/<name>.json:
 
-    board_file, flash_dir, port      where the board file, its flash and the host are
+    flash_dir, port                  the board's flash folder (cwd; board.json is deployed
+                                     there) and the host's listener
     seed, epoch_ms, speed            noise seed, wall clock at sim time 0, pacing (0 = flat out)
     scenario                         Scenario.board_json
     reset_cause, resume, off_ms      cause reported by reset_cause(), world snapshot, time off
@@ -25,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -93,7 +95,9 @@ class SimBoard:
     # -- life cycle -----------------------------------------------------------------------
 
     def start(self):
-        """Power the board on for the first time (its flash folder may hold old files)."""
+        """Deploy the board file to the flash folder (which may hold older files, as a
+        board's flash does) and power the board on."""
+        shutil.copyfile(self._scenario.board_file, self.flash_dir / "board.json")
         for unit, name, value in self._scenario.params:
             self.relay.sender.param(unit, name, value)
         with self._life:
@@ -109,7 +113,6 @@ class SimBoard:
 
     def _spawn(self, start):
         cfg = {
-            "board_file": str(self._scenario.board_file),
             "flash_dir": str(self.flash_dir),
             "port": self._port,
             "seed": self._seed,

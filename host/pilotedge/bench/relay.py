@@ -196,17 +196,30 @@ class Relay:
         self._wake()
 
     def detach(self):
-        """Forget the sockets of a process that is gone (the ptys stay)."""
+        """Forget the sockets of a process that is gone (the ptys stay). What it sent last -
+        "MPY: soft reboot", a final frame - is still forwarded."""
         with self._lock:
             for sock in (self._uart, self._repl_sock):
-                if sock is not None:
-                    try:
-                        self._sel.unregister(sock)
-                    except KeyError:
-                        pass  # already dropped at its end of file
-                    sock.close()
+                if sock is None:
+                    continue
+                try:
+                    self._sel.unregister(sock)
+                except KeyError:
+                    pass  # already dropped at its end of file
+                self._drain(sock)
+                sock.close()
             self._uart = self._repl_sock = None
         self._wake()
+
+    def _drain(self, sock):
+        while True:
+            try:
+                data = sock.recv(_CHUNK)
+            except OSError:  # nothing left (BlockingIOError) or reset by the dying process
+                return
+            if not data:
+                return
+            self._from_board(sock, data)
 
     def close(self):
         self._stop = True
@@ -249,13 +262,7 @@ class Relay:
             if not data:
                 self._sel.unregister(sock)  # the process is going; its supervisor detaches it
                 return
-            if what == "repl":
-                self.repl.write(data)
-                return
-            self.sender.watch(data)
-            if self.tap is not None:
-                self.tap.extend(data)
-            self.protocol.write(self.noise.apply(data, TO_HOST))
+            self._from_board(sock, data)
             return
         pty = self.protocol if what == "protocol_pty" else self.repl
         try:
@@ -272,6 +279,15 @@ class Relay:
             return
         self._between_frames = data.endswith(b"\x00")
         self._send_to_board(self.noise.apply(data, TO_BOARD))
+
+    def _from_board(self, sock, data):
+        if sock is self._repl_sock:
+            self.repl.write(data)
+            return
+        self.sender.watch(data)
+        if self.tap is not None:
+            self.tap.extend(data)
+        self.protocol.write(self.noise.apply(data, TO_HOST))
 
     def _send_to_board(self, data):
         # A board that is off (no socket) loses what arrives, like a UART without power.

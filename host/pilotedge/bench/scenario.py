@@ -22,8 +22,8 @@ UNIT_BOARD = 255  # wire unit number of the board's own parameters
 
 _TOP = ("name", "description", "bench", "ambient", "plant", "inputs", "sensors", "outputs",
         "params", "events")
-_BENCH = ("board", "seed", "step_ms", "ticks_start_ms", "supply_mv", "duration_s",
-          "operator_link")
+_BENCH = ("board", "seed", "step_ms", "vessel_step_ms", "ticks_start_ms", "supply_mv",
+          "duration_s", "operator_link")
 _AMBIENT = ("mean_c", "swing_k", "period_s", "peak_s")
 _SENSOR = ("tau_s", "offset", "noise", "drift_per_h", "slope_pct", "gauge")
 _OUTPUT = ("calibration_error",)
@@ -222,11 +222,16 @@ def _build(raw, default_name, board_dir):
         raise ScenarioError("%s is not a bench board (hal is %r, not 'sim')"
                             % (board_file, board.get("hal")))
     names = BoardNames(board)
-    for key in ("seed", "step_ms", "ticks_start_ms", "supply_mv", "duration_s"):
+    for key in ("seed", "step_ms", "vessel_step_ms", "ticks_start_ms", "supply_mv",
+                "duration_s"):
         if key in bench:
             _number(bench[key], "bench." + key)
-    if bench.get("step_ms", 100) <= 0:
-        raise ScenarioError("bench.step_ms must be > 0")
+    step_ms = bench.get("step_ms", 100)
+    vessel_step_ms = bench.get("vessel_step_ms", 1000)
+    if not isinstance(step_ms, int) or step_ms <= 0 or not isinstance(vessel_step_ms, int) or (
+            vessel_step_ms <= 0 or vessel_step_ms % step_ms):
+        raise ScenarioError("bench.step_ms and bench.vessel_step_ms must be whole ms > 0, "
+                            "vessel_step_ms a multiple of step_ms")
     if not isinstance(bench.get("operator_link", False), bool):
         raise ScenarioError("bench.operator_link must be true or false")
     ambient = raw.get("ambient", {})
@@ -261,7 +266,8 @@ def _build(raw, default_name, board_dir):
         events.append(event)
     events.sort(key=lambda e: e["at_ms"])  # stable: same-time events keep file order
     board_json = {
-        "step_ms": bench.get("step_ms", 100),
+        "step_ms": step_ms,
+        "vessel_step_ms": vessel_step_ms,
         "ticks_start_ms": bench.get("ticks_start_ms", 0),
         "supply_mv": bench.get("supply_mv", 3300.0),
         "operator_link": bench.get("operator_link", False),
