@@ -51,6 +51,14 @@ def validate(spec):
         for i, fld in enumerate(msg["fields"]):
             if fld["type"] == "text" and i != len(msg["fields"]) - 1:
                 raise SpecError(f"{msg['name']}.{fld['name']}: text must be the last field")
+            code = fld["type"]
+            if (
+                code not in INT_CODES
+                and code != "text"
+                and not (code.endswith("s") and code[:-1].isdigit())
+            ):
+                # framing.RANGES knows the integer codes only; strings are "Ns" or text.
+                raise SpecError(f"{msg['name']}.{fld['name']}: unsupported type {code!r}")
             if "enum" in fld and fld["enum"] not in spec["enums"]:
                 raise SpecError(f"{msg['name']}.{fld['name']}: unknown enum {fld['enum']}")
         if fixed_size(msg) > max_payload:
@@ -124,20 +132,13 @@ def render_messages(spec):
     lines += [f"MSG_{m['name']} = const({m['id']})" for m in spec["message"]]
     lines += [
         "",
-        "# id -> (name, fixed struct format, fixed size, has text tail, raw minima, raw maxima);",
-        "# string fields have None bounds and are checked against their length instead.",
+        "# id -> (name, fixed struct format, fixed size, has text tail). A field's raw range",
+        "# follows from its struct code (framing.RANGES); an Ns string is checked by length.",
         "MESSAGES = {",
     ]
     for m in spec["message"]:
-        fields = [f for f in m["fields"] if f["type"] != "text"]
-        bounds = [raw_bounds(f["type"]) for f in fields]
-        lows = tuple(b[0] if b else None for b in bounds)
-        highs = tuple(b[1] if b else None for b in bounds)
         text = any(f["type"] == "text" for f in m["fields"])
-        lines.append(
-            f'    {m["id"]}: ("{m["name"]}", "{fixed_fmt(m)}", {fixed_size(m)}, {text}, '
-            f"{lows!r}, {highs!r}),"
-        )
+        lines.append(f'    {m["id"]}: ("{m["name"]}", "{fixed_fmt(m)}", {fixed_size(m)}, {text}),')
     lines += [
         "}",
         "",

@@ -7,14 +7,16 @@
 
 import math
 
+from compat import const
+
 A_DES = 12.87  # ln(P/bar) intercept of the LaNi5 desorption van 't Hoff line [S64]
 B_K = 3704.6  # slope, K [S64]
 KELVIN = 273.15
 _BAND_LOW = 0.5
 _BAND_HIGH = 2.0
-SOC_LOW_PERMILLE = 100
-SOC_MID_PERMILLE = 500
-SOC_HIGH_PERMILLE = 900
+SOC_LOW_PERMILLE = const(100)
+SOC_MID_PERMILLE = const(500)
+SOC_HIGH_PERMILLE = const(900)
 
 
 def plateau_bar(temp_c):

@@ -25,8 +25,10 @@ class NTC:
         if ntc_side not in ("low", "high"):
             raise ValueError("ntc_side")
         self._r_series_ohm = r_series_ohm
-        self._r0_ohm = r0_ohm
-        self._beta_k = beta_k
+        # Beta model 1/T = 1/T0 + (ln R - ln R0) / beta [S62c], its constants folded here:
+        # every float operation allocates on most ports, and this runs at 10 Hz per NTC.
+        self._inv_beta = 1.0 / beta_k
+        self._inv_t_0 = 1.0 / T0_K - math.log(r0_ohm) / beta_k
         self._sh = sh
         self._low_side = ntc_side == "low"
         self.fault = fault.NONE
@@ -51,7 +53,7 @@ class NTC:
         ln_r = math.log(self.r_ohm(r))
         sh = self._sh
         if sh is None:
-            inv_t = 1.0 / T0_K + (ln_r - math.log(self._r0_ohm)) / self._beta_k  # [S62c]
+            inv_t = self._inv_t_0 + ln_r * self._inv_beta
         else:
             inv_t = sh[0] + sh[1] * ln_r + sh[2] * ln_r * ln_r * ln_r  # [S62]
         self.fault = fault.NONE

@@ -24,8 +24,10 @@ def ratio(signal_mv, supply_mv):
 class Ratiometric:
     def __init__(self, range_lo, range_hi):
         # range_lo/range_hi: engineering value (e.g. bar) at 10 % and 90 % of supply.
-        self._lo = range_lo
+        # value = range_lo + (r - SPAN_LOW) * per_ratio, folded into r * per_ratio + offset
+        # so that a reading takes two float operations (each allocates on most ports).
         self._per_ratio = (range_hi - range_lo) / (SPAN_HIGH - SPAN_LOW)
+        self._offset = range_lo - SPAN_LOW * self._per_ratio
         self.fault = fault.NONE
 
     def value(self, signal_mv, supply_mv):
@@ -41,4 +43,4 @@ class Ratiometric:
             self.fault = fault.OVER_RANGE
         else:
             self.fault = fault.NONE
-        return self._lo + (r - SPAN_LOW) * self._per_ratio
+        return r * self._per_ratio + self._offset

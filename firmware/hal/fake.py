@@ -2,13 +2,15 @@
 #
 # Same duck-typed objects as hal/README.md, with no plant behind them: the test scripts what
 # a bus returns and inspects what the driver wrote. Select it with {"hal": "fake"} or build
-# the pieces directly (FakeClock(), FakeI2C({0x48: {...}}), ...).
+# the pieces directly (FakeClock(), FakePin(), ...). The scripted buses are in
+# hal/fakebus.py, imported when a bus is first asked for: a user that brings its own buses
+# (the firmware benchmark) does not load them.
 
 import boardfile
+from compat import const
 from pilotproto.messages import RESET_POWER_ON
 
-_TICKS_PERIOD = 1 << 30  # MicroPython ports wrap ticks_ms at 2**30
-_ENODEV = 19  # errno of an I2C NACK
+_TICKS_PERIOD = const(1 << 30)  # MicroPython ports wrap ticks_ms at 2**30
 
 
 class FakeClock:
@@ -40,34 +42,6 @@ class FakeClock:
         return self.elapsed_ms
 
 
-class FakeI2C:
-    # Register map per address: mem[addr][reg] = bytes. A read copies the stored bytes
-    # (zero-padded); a write stores them and is logged in `writes` as (addr, reg, bytes).
-    # An address not in mem, or fail = True, raises OSError like a NACK.
-    def __init__(self, mem=None):
-        self.mem = {} if mem is None else mem
-        self.writes = []
-        self.fail = False
-
-    def _device(self, addr):
-        if self.fail or addr not in self.mem:
-            raise OSError(_ENODEV)
-        return self.mem[addr]
-
-    def readfrom_mem_into(self, addr, reg, buf):
-        data = self._device(addr).get(reg, b"")
-        for i in range(len(buf)):
-            buf[i] = data[i] if i < len(data) else 0
-
-    def writeto_mem(self, addr, reg, buf):
-        data = bytes(buf)
-        self._device(addr)[reg] = data
-        self.writes.append((addr, reg, data))
-
-    def scan(self):
-        return [] if self.fail else sorted(self.mem)
-
-
 def crc8(data):
     # Dallas/Maxim 1-Wire CRC-8 (x^8 + x^5 + x^4 + 1, reflected), as onewire.OneWire.crc8.
     crc = 0
@@ -76,86 +50,6 @@ def crc8(data):
         for _ in range(8):
             crc = (crc >> 1) ^ 0x8C if crc & 1 else crc >> 1
     return crc
-
-
-class FakeOneWire:
-    # Scripted bus: `present` answers reset(); every byte written is appended to `written`;
-    # reads take bytes queued in `to_read` and return 0xFF (idle bus) once it is empty.
-    def __init__(self, roms=()):
-        self.present = True
-        self.roms = list(roms)
-        self.resets = 0
-        self.written = bytearray()
-        self.to_read = bytearray()
-
-    def reset(self, required=False):
-        self.resets += 1
-        if required and not self.present:
-            raise OSError(_ENODEV)
-        return self.present
-
-    def writebyte(self, value):
-        self.written.append(value)
-
-    def write(self, buf):
-        self.written.extend(buf)
-
-    def readbyte(self):
-        if not self.to_read:
-            return 0xFF
-        value = self.to_read[0]
-        self.to_read = self.to_read[1:]
-        return value
-
-    def readinto(self, buf):
-        for i in range(len(buf)):
-            buf[i] = self.readbyte()
-
-    def select_rom(self, rom):
-        self.reset()
-        self.writebyte(0x55)
-        self.write(rom)
-
-    def scan(self):
-        return list(self.roms) if self.present else []
-
-    def crc8(self, data):
-        return crc8(data)
-
-
-class FakeSPI:
-    # One register-addressed SPI device, the MAX31865 convention: the first byte is the
-    # address (bit 7 set = write), then the address auto-increments. Register file `regs`;
-    # complete write transfers are logged in `writes`; fail = True raises OSError.
-    def __init__(self, size=8):
-        self.regs = bytearray(size)
-        self.writes = []
-        self.fail = False
-
-    def _transfer(self, wbuf, rbuf):
-        if self.fail:
-            raise OSError(_ENODEV)
-        writing = wbuf[0] & 0x80
-        reg = wbuf[0] & 0x7F
-        if rbuf is not None:
-            rbuf[0] = 0xFF  # MISO is undefined while the address is clocked in
-        for i in range(1, len(wbuf)):
-            r = (reg + i - 1) % len(self.regs)
-            if writing:
-                self.regs[r] = wbuf[i]
-            elif rbuf is not None:
-                rbuf[i] = self.regs[r]
-        if writing:
-            self.writes.append(bytes(wbuf))
-
-    def write(self, buf):
-        self._transfer(buf, None)
-
-    def write_readinto(self, wbuf, rbuf):
-        self._transfer(wbuf, rbuf)
-
-    def readinto(self, buf, write=0):
-        self._transfer(bytes([write]) * len(buf), buf)
 
 
 class FakePin:
@@ -215,7 +109,6 @@ class FakeReset(Exception):
 
 class FakeHal:
     def __init__(self, board):
-        self._board = board
         self.clock = FakeClock()
         self.uart = FakeUart()
         self.wdt = None
@@ -224,30 +117,47 @@ class FakeHal:
         self.services = 0
         self._buses = {}  # (kind, name) -> fake bus, so hal.i2c("i2c0") is one object
         self.pins = {}
+        # What the buses and pins made on request need, taken from the board now: the HAL
+        # keeps no reference to the board dict, which can be freed once the runtime is built.
+        self._bus_names = [
+            (kind, name) for kind in ("i2c", "onewire", "spi") for name in board[kind]
+        ]
+        self._adcs = [(adc["bus"], adc["addr"]) for adc in board["adc"].values()]
+        pins = [e["pin"] for e in board["outputs"].values()]
+        pins += [e["cs"] for e in board["sensors"].values() if "cs" in e]
+        self._levels = {name: boardfile.pin_safe_level(board, name) for name in pins}
 
-    def _bus(self, kind, name, make):
+    def _bus(self, kind, name):
         key = (kind, name)
-        if key not in self._buses:
-            self._buses[key] = make(self._board[kind][name])  # KeyError: not in the board
-        return self._buses[key]
+        bus = self._buses.get(key)
+        if bus is None:
+            if key not in self._bus_names:
+                raise KeyError(name)  # not in the board
+            from hal import fakebus
+
+            if kind == "i2c":
+                # Every ADC the board puts on this bus answers, with an empty register map.
+                bus = fakebus.FakeI2C({addr: {} for on, addr in self._adcs if on == name})
+            elif kind == "onewire":
+                bus = fakebus.FakeOneWire()
+            else:
+                bus = fakebus.FakeSPI()
+            self._buses[key] = bus
+        return bus
 
     def i2c(self, bus):
-        # Every ADC the board puts on this bus answers, with an empty register map.
-        def make(_entry):
-            adcs = self._board["adc"].values()
-            return FakeI2C({adc["addr"]: {} for adc in adcs if adc["bus"] == bus})
-
-        return self._bus("i2c", bus, make)
+        return self._bus("i2c", bus)
 
     def onewire(self, bus):
-        return self._bus("onewire", bus, lambda _entry: FakeOneWire())
+        return self._bus("onewire", bus)
 
     def spi(self, bus):
-        return self._bus("spi", bus, lambda _entry: FakeSPI())
+        return self._bus("spi", bus)
 
     def pin(self, name):
+        # A board output's pin or a chip select (KeyError for any other name).
         if name not in self.pins:
-            self.pins[name] = FakePin(boardfile.pin_safe_level(self._board, name))
+            self.pins[name] = FakePin(self._levels[name])
         return self.pins[name]
 
     def start_watchdog(self, timeout_ms):

@@ -6,8 +6,9 @@
 # and rate-limited LOGs. Telemetry and heartbeat frames are encoded from value lists that
 # are allocated once and refilled in place, so sending them allocates nothing.
 #
-# Exactly once: the ACK of each of the last CMD_CACHE cmd_ids is kept and updated when a
-# long command (DOSE) finishes; a retransmission gets the cached ACK and never reruns.
+# Exactly once: the ACK of each of the last _CMD_CACHE cmd_ids is kept (in one flat ring of
+# ACK value lists) and updated when a long command (DOSE) finishes; a retransmission gets the
+# cached ACK and never reruns.
 # A host HELLO starts a new host session and so forgets the cache (cmd_ids restart).
 
 import struct
@@ -18,13 +19,14 @@ from pilotproto import messages as m
 from runtime import VERSION
 from runtime.events import UNIT_BOARD
 
-CMD_CACHE = 16
-_RX_BYTES = 128  # per readinto; a pass reads at most _RX_READS of them
+_CMD_CACHE = const(16)
+_ACK = const(6)  # values of one ACK: cmd_id, verb, result, reason, progress, value
+_RX_BYTES = const(128)  # per readinto; a pass reads at most _RX_READS of them
 _RX_READS = const(4)
 _EVENTS_PER_PASS = const(4)
 _LINK_TIMEOUT_MS = m.LINK_LOST_MISSED * m.HEARTBEAT_MS + m.HEARTBEAT_MS // 2
-_LOG_BURST = 5  # LOG token bucket: burst size, and one token back per _LOG_REFILL_MS
-_LOG_REFILL_MS = 1000
+_LOG_BURST = const(5)  # LOG token bucket: burst size, and one token back per _LOG_REFILL_MS
+_LOG_REFILL_MS = const(1000)
 _PROGRESS_UNKNOWN = const(255)
 _BOARD_VERBS = (m.VERB_PING, m.VERB_STOP, m.VERB_SAVE_CONFIG, m.VERB_REBOOT, m.VERB_TO_REPL)
 
@@ -57,9 +59,10 @@ class Link:
         self._rx = bytearray(_RX_BYTES)
         self._on_frame = self._handle  # bound once: feed() must not allocate a bound method
         self._hb = [0, 0, 0, 0, 0, 0, 0]
-        # Exactly-once cache: ring of cmd_ids and their ACK value lists (spec order).
-        self._cmd_ids = [-1] * CMD_CACHE
-        self._acks = [[0, 0, 0, 0, 0, 0] for _ in range(CMD_CACHE)]
+        # Exactly-once cache: _CMD_CACHE ACK value lists (spec order) in one ring, cmd_id
+        # first (-1: a free entry), and the list an ACK is sent from.
+        self._acks = [-1] * (_CMD_CACHE * _ACK)
+        self._ack = [0] * _ACK
         self._cmd_next = 0
         self.up = False  # host heartbeats arriving
         self._host_hb_ms = 0
@@ -112,8 +115,8 @@ class Link:
             if answer[0] == "tlm_period" and answer[4] == m.PARAM_RESULT_OK:
                 self._sched.set_period("tlm", answer[1])
         elif msg_id == m.MSG_HELLO:
-            for i in range(CMD_CACHE):  # a new host session: cmd_ids start over
-                self._cmd_ids[i] = -1
+            for i in range(0, _CMD_CACHE * _ACK, _ACK):  # a new host session: cmd_ids start over
+                self._acks[i] = -1
             self.send_hello()
         # Board-to-host messages arriving here are ignored.
 
@@ -127,11 +130,24 @@ class Link:
 
     # -- commands ---------------------------------------------------------------------------
 
+    def _cached(self, cmd_id):
+        # Ring index of cmd_id's ACK, or -1.
+        for i in range(0, _CMD_CACHE * _ACK, _ACK):
+            if self._acks[i] == cmd_id:
+                return i
+        return -1
+
+    def _send_ack(self, i):
+        a = self._ack
+        for k in range(_ACK):
+            a[k] = self._acks[i + k]
+        self._send(m.MSG_ACK, a)
+
     def _command(self, cmd_id, unit, verb, arg0, arg1):
-        for i in range(CMD_CACHE):
-            if self._cmd_ids[i] == cmd_id:
-                self._send(m.MSG_ACK, self._acks[i])  # retransmission: answer, don't rerun
-                return
+        i = self._cached(cmd_id)
+        if i >= 0:
+            self._send_ack(i)  # retransmission: answer, don't rerun
+            return
         try:
             result, reason, value = self._dispatch(cmd_id, unit, verb, arg0, arg1)
         except Exception as e:
@@ -165,28 +181,27 @@ class Link:
 
     def _store_ack(self, cmd_id, verb, result, reason, value):
         i = self._cmd_next
-        self._cmd_next = (i + 1) % CMD_CACHE
-        self._cmd_ids[i] = cmd_id
+        self._cmd_next = (i + _ACK) % (_CMD_CACHE * _ACK)
         self._fill_ack(i, cmd_id, verb, result, reason, value)
 
     def _fill_ack(self, i, cmd_id, verb, result, reason, value):
-        a = self._acks[i]
-        a[0] = cmd_id
-        a[1] = verb
-        a[2] = result
-        a[3] = reason
-        a[4] = 100 if result == m.RESULT_DONE else _PROGRESS_UNKNOWN
-        a[5] = value
-        self._send(m.MSG_ACK, a)
+        a = self._acks
+        a[i] = cmd_id
+        a[i + 1] = verb
+        a[i + 2] = result
+        a[i + 3] = reason
+        a[i + 4] = 100 if result == m.RESULT_DONE else _PROGRESS_UNKNOWN
+        a[i + 5] = value
+        self._send_ack(i)
 
     def done(self, cmd_id, verb, result, reason, value):
         # Final answer of a long command (a unit calls this when a DOSE ends); the cache
         # keeps it so a retransmission after the end gets the final result.
-        for i in range(CMD_CACHE):
-            if self._cmd_ids[i] == cmd_id:
-                self._fill_ack(i, cmd_id, verb, result, reason, value)
-                return
-        self._store_ack(cmd_id, verb, result, reason, value)
+        i = self._cached(cmd_id)
+        if i >= 0:
+            self._fill_ack(i, cmd_id, verb, result, reason, value)
+        else:
+            self._store_ack(cmd_id, verb, result, reason, value)
 
     # -- transmit ---------------------------------------------------------------------------
 

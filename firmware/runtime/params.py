@@ -6,11 +6,12 @@
 # store persists and the units read, so no float rounding drifts a stored value.
 # Wire unit numbers: vessels 0.., then canisters, and UNIT_BOARD (255) for the board.
 
+from compat import const
 from pilotproto import messages as m
 from runtime import store
 from runtime.events import UNIT_BOARD
 
-CONFIG_VERSION = 1
+_CONFIG_VERSION = const(1)
 BOARD = "board"  # config key and param kind of the board's own parameters
 
 # Cross-field rules: each tuple must be strictly increasing.
@@ -35,7 +36,7 @@ class Params:
     def __init__(self, fs, folder, units, hw_limits):
         # units: [(name, kind)] in wire order; the config lives in <folder>/config.json.
         self._record = store.Record(
-            fs, folder, "config", CONFIG_VERSION, self.validate, self.defaults
+            fs, folder, "config", _CONFIG_VERSION, self.validate, self.defaults
         )
         self._specs = _specs(hw_limits)
         self._names = [BOARD] + [name for name, _kind in units]

@@ -3,14 +3,16 @@
 # Every input has read(now_ms) -> value or None, with `fault` (drivers/fault.py) set. The
 # ADS1115 inputs share one converter per chip: an AdcScan task starts one conversion per run
 # and reads it on the next, round-robin over the (channel, range) slots the inputs need, so
-# a full sweep takes SWEEP_MS and no task ever waits for a conversion. 1-Wire and SPI
+# a full sweep takes _SWEEP_MS and no task ever waits for a conversion. 1-Wire and SPI
 # thermometers are started and read one conversion time later the same way.
+#
+# A driver module is imported by the builder of its board-file "driver" name, so a board
+# loads only the drivers it uses (each costs 2-4 KB of heap on the 64-bit Unix port).
 
-import binascii
+from compat import const
+from drivers import fault
 
-from drivers import ads1115, ds18b20, fault, max31865, ntc, ratiometric
-
-SWEEP_MS = 100  # every ADC input refreshed at least at the 10 Hz of the canister monitor
+_SWEEP_MS = const(100)  # every ADC input refreshed at least at the 10 Hz of the canister monitor
 
 
 class AdcScan:
@@ -32,7 +34,7 @@ class AdcScan:
         return self._slots.index(key)
 
     def period_ms(self):
-        return max(self._adc.conversion_ms, SWEEP_MS // max(1, len(self._slots)))
+        return max(self._adc.conversion_ms, _SWEEP_MS // max(1, len(self._slots)))
 
     def run(self, now_ms):
         adc = self._adc
@@ -110,17 +112,21 @@ def _ads(hal, clock, scans, entry):
     slot = scan.slot(entry["channel"], entry["fsr_mv"])
     if entry["kind"] != "ratiometric":
         return AdcInput(scan, slot)
+    from drivers.ratiometric import Ratiometric
+
     lo, hi = entry["range_bar"]
-    conv = ratiometric.Ratiometric(lo, hi)
+    conv = Ratiometric(lo, hi)
     supply = scan.slot(entry["supply_channel"], entry["fsr_mv"])
     return SupplyInput(scan, slot, supply, conv, conv.value)
 
 
 def _ntc(hal, clock, scans, entry):
+    from drivers.ntc import NTC
+
     scan = scans[entry["adc"]]
     slot = scan.slot(entry["channel"], entry["fsr_mv"])
     supply = scan.slot(entry["supply_channel"], entry["fsr_mv"])
-    conv = ntc.NTC(
+    conv = NTC(
         entry["r_series_ohm"],
         entry["r0_ohm"],
         entry["beta_k"],
@@ -131,13 +137,19 @@ def _ntc(hal, clock, scans, entry):
 
 
 def _ds18b20(hal, clock, scans, entry):
+    import binascii
+
+    from drivers.ds18b20 import DS18B20
+
     rom = entry.get("rom")
-    dev = ds18b20.DS18B20(hal.onewire(entry["bus"]), binascii.unhexlify(rom) if rom else None)
+    dev = DS18B20(hal.onewire(entry["bus"]), binascii.unhexlify(rom) if rom else None)
     return StartRead(dev, clock)
 
 
 def _max31865(hal, clock, scans, entry):
-    dev = max31865.MAX31865(
+    from drivers.max31865 import MAX31865
+
+    dev = MAX31865(
         hal.spi(entry["bus"]),
         hal.pin(entry["cs"]),
         entry["r_ref_ohm"],
@@ -153,9 +165,11 @@ _BUILDERS = {"ads1115": _ads, "ntc": _ntc, "ds18b20": _ds18b20, "max31865": _max
 
 def build(hal, board):
     # ({sensor name: input}, {adc name: AdcScan}) for every sensor a unit uses.
+    from drivers.ads1115 import ADS1115
+
     scans = {}
     for name, adc in board["adc"].items():
-        dev = ads1115.ADS1115(hal.i2c(adc["bus"]), adc["addr"], adc.get("sps", 128))
+        dev = ADS1115(hal.i2c(adc["bus"]), adc["addr"], adc.get("sps", 128))
         scans[name] = AdcScan(dev)
     used = []
     units = board["units"]

@@ -4,9 +4,10 @@
 # change) never put the config at risk, and a damaged state record costs only a boot count.
 # Latched trips live here because they must survive a reboot (domain-facts 5.2).
 
+from compat import const
 from runtime import store
 
-STATE_VERSION = 1
+_STATE_VERSION = const(1)
 _KEYS = ("boot", "reset", "trips", "modes")
 
 
@@ -40,7 +41,7 @@ def _defaults():
 
 class State:
     def __init__(self, fs, folder):
-        self._record = store.Record(fs, folder, "state", STATE_VERSION, validate, _defaults)
+        self._record = store.Record(fs, folder, "state", _STATE_VERSION, validate, _defaults)
         self.data = None
         self.source = store.DEFAULTS
         self.lost = False  # a damaged record and no good copy: latches may have been lost

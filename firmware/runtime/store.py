@@ -14,13 +14,15 @@ import binascii
 import json
 import os
 
+from compat import const
+
 _MAGIC = b"PE1"
 
 # load() sources, best first.
-LOADED = 0  # the file itself
-RECOVERED = 1  # a complete tmp left by a cut between the two renames: the new copy
-BACKUP = 2  # the previous good copy
-DEFAULTS = 3
+LOADED = const(0)  # the file itself
+RECOVERED = const(1)  # a complete tmp left by a cut between the two renames: the new copy
+BACKUP = const(2)  # the previous good copy
+DEFAULTS = const(3)
 
 
 class OsFs:

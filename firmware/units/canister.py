@@ -14,17 +14,17 @@ from pilotproto import messages as m
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
 from units.base import Alarm, Signal, Unit
 
-PERIOD_MS = 100
+_PERIOD_MS = const(100)
 _SENSOR_P = const(0)  # sensor_ok bits and SENSOR_FAULT indexes
 _SENSOR_SHELL = const(1)
 _SENSOR_AMBIENT = const(2)
-_ALARM_BASE = 40  # alarms bit = EVENT code - 40 (PRESSURE_HIGH bit 0 ... TRIP bit 3)
+_ALARM_BASE = const(40)  # alarms bit = EVENT code - 40 (PRESSURE_HIGH bit 0 ... TRIP bit 3)
 _TRIP_BIT = 1 << (m.EVENT_TRIP - _ALARM_BASE)
 # Debounce counts at 10 Hz = response times 500 / 300 / 200 ms.
 _P_COUNTS = (5, 3, 2)
 _T_COUNTS = (5, 5, 3)
-_HISTORY = 10  # pressure samples kept: 1 s, for the discharge trend
-_DISCHARGE_MBAR_PER_S = 20  # placeholder: a faster fall with the inlet shut = discharging
+_HISTORY = const(10)  # pressure samples kept: 1 s, for the discharge trend
+_DISCHARGE_MBAR_PER_S = const(20)  # placeholder: a faster fall with the inlet shut = discharging
 _TEMP_MIN_C = -40.0
 _TEMP_MAX_C = 150.0
 
@@ -66,7 +66,7 @@ class Canister(Unit):
         self.telemetry = [0] * 10
 
     def tasks(self):
-        return [(self.name, self.run, PERIOD_MS, 0)]
+        return [(self.name, self.run, _PERIOD_MS, 0)]
 
     def fault_bits(self):
         bits = FAULT_SENSOR if self.p.faulted or self.shell.faulted else 0
@@ -157,11 +157,6 @@ class Canister(Unit):
             self.state = m.CAN_STATE_DISCHARGING
         else:
             self.state = m.CAN_STATE_IDLE
-        if self.p.ok and self.shell.ok:
-            self.soc_permille = soc_band_permille(self.p.value, self.shell.value)
-            self.soc_valid = m.SOC_VALID_BAND
-        else:
-            self.soc_valid = m.SOC_VALID_INVALID
 
     def _command(self, verb, arg0, arg1, cmd_id):
         if verb == m.VERB_VALVE:
@@ -205,6 +200,13 @@ class Canister(Unit):
         self._drive_inlet()
 
     def fill_telemetry(self):
+        # The SOC band is only reported, so it is worked out at the telemetry rate rather
+        # than at 10 Hz (its float math allocates on most ports).
+        if self.p.ok and self.shell.ok:
+            self.soc_permille = soc_band_permille(self.p.value, self.shell.value)
+            self.soc_valid = m.SOC_VALID_BAND
+        else:
+            self.soc_valid = m.SOC_VALID_INVALID
         t = self.telemetry
         t[0] = self.index
         t[1] = self.p_mbar

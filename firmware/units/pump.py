@@ -1,22 +1,23 @@
 # pilotedge: a dosing pump: volume -> on-time, duty limit, budgets, totals (MIT).
 #
 # Volumes become on-time at the board's calibrated flow (pump_ml_per_min, the later
-# calibration issue replaces it). The pump runs for at most duty_pct of every WINDOW_MS so
+# calibration issue replaces it). The pump runs for at most duty_pct of every _WINDOW_MS so
 # it never exceeds the hardware-safe duty (hw_limits.pump_max_duty_pct via the
 # pump_duty_max param). A dose reserves its whole volume in the hour/day budgets when it is
 # accepted; a manual run books what it delivers as it goes and stops at a budget.
 
+from compat import const
 from control.budget import DoseBudget
 
-WINDOW_MS = 10000
+_WINDOW_MS = const(10000)
 
-IDLE = 0
-DOSING = 1
-MANUAL = 2
+IDLE = const(0)
+DOSING = const(1)
+MANUAL = const(2)
 
 # service() results.
-DONE = 1
-LIMIT = 2
+DONE = const(1)
+LIMIT = const(2)
 
 
 class Pump:
@@ -82,8 +83,8 @@ class Pump:
             return LIMIT
         if self.mode == MANUAL:
             duty_pct = min(duty_pct, self.manual_pct)
-        self._phase_ms = (self._phase_ms + dt_ms) % WINDOW_MS
-        if self._phase_ms * 100 < duty_pct * WINDOW_MS:
+        self._phase_ms = (self._phase_ms + dt_ms) % _WINDOW_MS
+        if self._phase_ms * 100 < duty_pct * _WINDOW_MS:
             self.output.on()
         else:
             self.output.off()

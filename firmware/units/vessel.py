@@ -14,7 +14,7 @@ from runtime.safety import FAULT_SENSOR
 from units import pump as pumps
 from units.base import Alarm, Signal, Unit
 
-PERIOD_MS = 1000
+_PERIOD_MS = const(1000)
 _SENSOR_PH = const(0)  # sensor_ok bits and SENSOR_FAULT indexes
 _SENSOR_TEMP = const(1)
 _SENSOR_ORP = const(2)
@@ -28,9 +28,9 @@ _ORP_MAX_MV = 1000.0
 _KP_PCT_PER_K = 20.0
 _KI_PCT_PER_KS = 0.02
 _PH_DEADBAND = 0.1
-_PH_PULSE_UL = 1000
-_PH_DEAD_TIME_MS = 60000  # mixing dead time, >= 60 s (domain-facts 1.4)
-_ALARM_BASE = 20  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... DOSE_LIMIT bit 6)
+_PH_PULSE_UL = const(1000)
+_PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (domain-facts 1.4)
+_ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... DOSE_LIMIT bit 6)
 _ALARM_CODES = (m.EVENT_PH_LOW, m.EVENT_PH_HIGH, m.EVENT_TEMP_HIGH, m.EVENT_SENSOR_FAULT)
 _LOOPS = (m.LOOP_PH, m.LOOP_TEMP, m.LOOP_ORP)
 _MODES = (m.MODE_OFF, m.MODE_MANUAL, m.MODE_AUTO)
@@ -95,7 +95,7 @@ class Vessel(Unit):
         self.telemetry = [0] * 14
 
     def tasks(self):
-        return [(self.name, self.run, PERIOD_MS, 0)]
+        return [(self.name, self.run, _PERIOD_MS, 0)]
 
     def fault_bits(self):
         return FAULT_SENSOR if self.ph.faulted or self.temp.faulted else 0
@@ -122,7 +122,7 @@ class Vessel(Unit):
 
     def run(self, now_ms):
         dt_ms = (
-            PERIOD_MS if self._last_ms is None else self.clock.ticks_diff(now_ms, self._last_ms)
+            _PERIOD_MS if self._last_ms is None else self.clock.ticks_diff(now_ms, self._last_ms)
         )
         self._last_ms = now_ms
         self._sense(now_ms)

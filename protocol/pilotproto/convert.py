@@ -6,7 +6,7 @@ place where scales, enum names and strings are interpreted. Not needed on the bo
 
 from . import messages as m
 from . import schema as s
-from .framing import EncodeError
+from .framing import RANGES, EncodeError
 
 
 def _digits(scale):
@@ -33,9 +33,8 @@ def to_raw(msg_id, fields):
     if spec is None:
         raise EncodeError("unknown message id %r" % (msg_id,))
     name = m.MESSAGES[msg_id][0]
-    lows, highs = m.MESSAGES[msg_id][4], m.MESSAGES[msg_id][5]
     out = []
-    for i, (fname, code, scale, unit, enum, _bits) in enumerate(spec):
+    for fname, code, scale, unit, enum, _bits in spec:
         where = "%s.%s" % (name, fname)
         if fname not in fields:
             raise EncodeError("%s is missing" % where)
@@ -56,11 +55,12 @@ def to_raw(msg_id, fields):
             if raw != int(raw):
                 raise EncodeError("%s must be a whole number, got %r" % (where, v))
             raw = int(raw)
-        if raw < lows[i] or raw > highs[i]:
+        lo, hi = RANGES[code]
+        if raw < lo or raw > hi:
             u = " " + unit if unit else ""
             raise EncodeError(
                 "%s = %r%s is out of range (%s..%s%s)"
-                % (where, v, u, _eng(lows[i], scale), _eng(highs[i], scale), u)
+                % (where, v, u, _eng(lo, scale), _eng(hi, scale), u)
             )
         out.append(raw)
     extra = [k for k in fields if k not in [f[0] for f in spec]]

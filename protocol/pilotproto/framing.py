@@ -25,42 +25,48 @@ class EncodeError(ValueError):
     """A field value does not fit its wire type; nothing is sent and nothing wraps."""
 
 
+# Raw range of each integer struct code of the spec (a string field is checked by length).
+RANGES = {
+    "b": (-0x80, 0x7F),
+    "B": (0, 0xFF),
+    "h": (-0x8000, 0x7FFF),
+    "H": (0, 0xFFFF),
+    "i": (-0x80000000, 0x7FFFFFFF),
+    "I": (0, 0xFFFFFFFF),
+}
+
+
 def check_values(msg_id, values):
     """Raise EncodeError unless every raw value fits its wire type. Allocation-free when OK."""
     spec = m.MESSAGES.get(msg_id)
     if spec is None:
         raise EncodeError("unknown message id %d" % msg_id)
-    name, fmt, _size, text, lows, highs = spec
-    nfixed = len(lows)
-    if len(values) != nfixed + (1 if text else 0):
-        raise EncodeError("%s takes %d values, got %d" % (name, nfixed + text, len(values)))
-    for i in range(nfixed):
-        v = values[i]
-        lo = lows[i]
-        if lo is None:
-            if not isinstance(v, (bytes, bytearray)):
-                raise EncodeError("%s field %d must be bytes" % (name, i))
-            if len(v) > _str_len(fmt, i):
-                raise EncodeError("%s field %d: %d bytes is too long" % (name, i, len(v)))
-        elif not isinstance(v, int) or v < lo or v > highs[i]:
-            raise EncodeError("%s field %d: %r outside %d..%d" % (name, i, v, lo, highs[i]))
-    if text and len(values[nfixed]) > m.MAX_PAYLOAD - spec[2]:
-        raise EncodeError("%s text longer than %d bytes" % (name, m.MAX_PAYLOAD - spec[2]))
-
-
-def _str_len(fmt, index):
-    # Length N of the index-th field when it is "Ns" (only called on the error path).
-    i = 1
+    name, fmt, size, text = spec
+    nfixed = len(values) - 1 if text else len(values)
     field = 0
-    while i < len(fmt):
-        j = i
-        while fmt[j] in "0123456789":
-            j += 1
-        if field == index:
-            return int(fmt[i:j]) if j > i else 1
+    width = 0  # the N of an "Ns" field: the digits before its code
+    for i in range(1, len(fmt)):  # fmt[0] is the byte order, "<"
+        code = fmt[i]  # a one-character str is interned: no allocation
+        bounds = RANGES.get(code)
+        if bounds is None and code != "s":
+            width = width * 10 + ord(code) - 48  # a digit of an "Ns" field
+            continue
+        if field < nfixed:
+            v = values[field]
+            if bounds is not None:
+                if not isinstance(v, int) or v < bounds[0] or v > bounds[1]:
+                    lo, hi = bounds
+                    raise EncodeError("%s field %d: %r outside %d..%d" % (name, field, v, lo, hi))
+            elif not isinstance(v, (bytes, bytearray)):
+                raise EncodeError("%s field %d must be bytes" % (name, field))
+            elif len(v) > (width or 1):
+                raise EncodeError("%s field %d: %d bytes is too long" % (name, field, len(v)))
         field += 1
-        i = j + 1
-    return 0
+        width = 0
+    if field != nfixed:
+        raise EncodeError("%s takes %d values, got %d" % (name, field + text, len(values)))
+    if text and len(values[nfixed]) > m.MAX_PAYLOAD - size:
+        raise EncodeError("%s text longer than %d bytes" % (name, m.MAX_PAYLOAD - size))
 
 
 def cobs_encode_into(src, n, dst):
@@ -107,7 +113,7 @@ class Encoder:
         The view is valid until the next call. Raises EncodeError for bad values.
         """
         check_values(msg_id, values)
-        _name, fmt, size, text, _lo, _hi = m.MESSAGES[msg_id]
+        _name, fmt, size, text = m.MESSAGES[msg_id]
         body = self.body
         if text:
             struct.pack_into(fmt, body, m.HEADER_SIZE, *values[:-1])
@@ -140,7 +146,7 @@ class Encoder:
 
 def unpack(msg_id, body, payload_len):
     """Raw values (spec order) of a frame as Decoder hands it over; allocates the tuple."""
-    _name, fmt, size, text, _lo, _hi = m.MESSAGES[msg_id]
+    _name, fmt, size, text = m.MESSAGES[msg_id]
     values = struct.unpack_from(fmt, body, m.HEADER_SIZE)
     if text:
         start = m.HEADER_SIZE + size

@@ -154,20 +154,20 @@ MSG_PARAM_SET = const(9)
 MSG_PARAM_VALUE = const(10)
 MSG_LOG = const(11)
 
-# id -> (name, fixed struct format, fixed size, has text tail, raw minima, raw maxima);
-# string fields have None bounds and are checked against their length instead.
+# id -> (name, fixed struct format, fixed size, has text tail). A field's raw range
+# follows from its struct code (framing.RANGES); an Ns string is checked by length.
 MESSAGES = {
-    1: ("HELLO", "<16sBBBBIIBBBI", 35, False, (None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), (None, 255, 255, 255, 255, 4294967295, 4294967295, 255, 255, 255, 4294967295)),
-    2: ("HEARTBEAT", "<IBHHHIH", 17, False, (0, 0, 0, 0, 0, 0, 0), (4294967295, 255, 65535, 65535, 65535, 4294967295, 65535)),
-    3: ("VESSEL", "<BhhhhhBBBBIIBI", 28, False, (0, -32768, -32768, -32768, -32768, -32768, 0, 0, 0, 0, 0, 0, 0, 0), (255, 32767, 32767, 32767, 32767, 32767, 255, 255, 255, 255, 4294967295, 4294967295, 255, 4294967295)),
-    4: ("CANISTER", "<BihhHBBBBI", 19, False, (0, -2147483648, -32768, -32768, 0, 0, 0, 0, 0, 0), (255, 2147483647, 32767, 32767, 65535, 255, 255, 255, 255, 4294967295)),
-    5: ("EVENT", "<BBHBiiI", 17, False, (0, 0, 0, 0, -2147483648, -2147483648, 0), (255, 255, 65535, 255, 2147483647, 2147483647, 4294967295)),
-    6: ("COMMAND", "<IBBii", 14, False, (0, 0, 0, -2147483648, -2147483648), (4294967295, 255, 255, 2147483647, 2147483647)),
-    7: ("ACK", "<IBBBBi", 12, False, (0, 0, 0, 0, 0, -2147483648), (4294967295, 255, 255, 255, 255, 2147483647)),
-    8: ("PARAM_GET", "<B16sH", 19, False, (0, None, 0), (255, None, 65535)),
-    9: ("PARAM_SET", "<B16si", 21, False, (0, None, -2147483648), (255, None, 2147483647)),
-    10: ("PARAM_VALUE", "<B16siHHB", 26, False, (0, None, -2147483648, 0, 0, 0), (255, None, 2147483647, 65535, 65535, 255)),
-    11: ("LOG", "<B", 1, True, (0,), (255,)),
+    1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
+    2: ("HEARTBEAT", "<IBHHHIH", 17, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIBI", 28, False),
+    4: ("CANISTER", "<BihhHBBBBI", 19, False),
+    5: ("EVENT", "<BBHBiiI", 17, False),
+    6: ("COMMAND", "<IBBii", 14, False),
+    7: ("ACK", "<IBBBBi", 12, False),
+    8: ("PARAM_GET", "<B16sH", 19, False),
+    9: ("PARAM_SET", "<B16si", 21, False),
+    10: ("PARAM_VALUE", "<B16siHHB", 26, False),
+    11: ("LOG", "<B", 1, True),
 }
 
 # Parameters: (kind, name, unit, scale, raw min, raw max, raw default, hw_limit key)

@@ -9,7 +9,8 @@ from tmpflash import tmpdir
 import app
 import boardfile
 from drivers import ads1115
-from hal.fake import FakeHal, FakeOneWire, crc8
+from hal.fake import FakeHal, crc8
+from hal.fakebus import FakeOneWire
 from pilotproto import framing
 from pilotproto import messages as m
 

@@ -4,7 +4,8 @@ from fwcheck import near, raises
 
 from drivers import fault
 from drivers.ads1115 import ADS1115
-from hal.fake import FakeClock, FakeI2C
+from hal.fake import FakeClock
+from hal.fakebus import FakeI2C
 
 ADDR = 0x48
 

@@ -5,7 +5,8 @@ import json
 from fwcheck import raises
 
 import hal
-from hal.fake import FakeClock, FakeHal, FakeI2C, FakeReset, FakeSPI, FakeUart
+from hal.fake import FakeClock, FakeHal, FakeReset, FakeUart
+from hal.fakebus import FakeI2C, FakeSPI
 
 
 def sim_board_as_fake():

@@ -14,18 +14,15 @@ from pilotproto import schema as s
 
 def raw_values(msg_id, strings=st.binary):
     """Raw values of msg_id within their wire ranges; strings/text from strings(max_size=n)."""
-    _name, _fmt, size, text, lows, highs = m.MESSAGES[msg_id]
-    tail = (None,) if text else ()  # the text field has no bounds entry
+    size = m.MESSAGES[msg_id][2]
     parts = []
-    for (_fname, code, *_rest), lo, hi in zip(
-        s.FIELDS[msg_id], lows + tail, highs + tail, strict=True
-    ):
+    for _fname, code, *_rest in s.FIELDS[msg_id]:
         if code == "text":
             parts.append(strings(max_size=m.MAX_PAYLOAD - size))
-        elif lo is None:
+        elif code.endswith("s"):
             parts.append(strings(max_size=struct.calcsize(code)))
         else:
-            parts.append(st.integers(lo, hi))
+            parts.append(st.integers(*framing.RANGES[code]))
     return st.tuples(*parts).map(list)
 
 

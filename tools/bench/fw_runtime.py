@@ -1,11 +1,14 @@
-"""The firmware runtime under MicroPython: heap, allocation and time per scheduler pass.
+"""The firmware runtime under MicroPython, as tools/bench/firmware.py runs it (see there).
 
-Run by tools/bench/firmware.py (see there) as
-    MICROPYPATH=.frozen:firmware:protocol:tests/firmware \\
-        .venv/bin/micropython -X heapsize=128k tools/bench/fw_runtime.py [--days N] [--probe]
-One vessel and one canister (boards/sim) on the fake HAL with register-level sensor models
-(tests/firmware/rig.py), all loops in AUTO, the inlet open and a host heartbeat every second.
---probe only prints the bytes the imported modules take (bytecode: flash on a board).
+    MICROPYPATH=.frozen:firmware:protocol .venv/bin/micropython -X heapsize=128k \\
+        tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
+
+One vessel and one canister (boards/sim) on the fake HAL, all loops in AUTO, the inlet open
+and a host heartbeat every second. Kept small on purpose, so that the heap holds only the
+interpreter, the firmware and this replay harness: the plant is constant and firmware.py
+computes what the sensors answer from the test rig's models (ADS: "key:hex,..." with key =
+addr << 6 | MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). Prints key=value figures as
+it gets them (so a MemoryError still shows how far it got); firmware.py reports them.
 """
 
 import gc
@@ -13,43 +16,40 @@ import sys
 import time
 
 gc.collect()
-_BASE = gc.mem_alloc()
+print("heap=%d start=%d" % (gc.mem_alloc() + gc.mem_free(), gc.mem_alloc()))  # interpreter + this
 
-import rig  # noqa: E402
-from tmpflash import tmpdir  # noqa: E402
+import boardfile  # noqa: E402
+
+# As main.py does: the board file is checked before the runtime is imported, so the checker
+# (which boardfile drops again) and the runtime are never in the heap together.
+board = boardfile.load("boards/sim/board.json")
+board["hal"] = "fake"
 
 import app  # noqa: E402
 from hal.fake import FakeHal  # noqa: E402
 from pilotproto import framing  # noqa: E402
 from pilotproto import messages as m  # noqa: E402
 
-gc.collect()
-CODE_BYTES = gc.mem_alloc() - _BASE
-CHUNK_MS = 60000  # long runs go in simulated minutes; live heap sampled after each
-ALLOC_PASSES_MS = 2000  # window with the GC off (must fit in the free heap)
-SEND_REPEAT = 50
 
-
-class BenchUart:
-    # The host end reduced to what the firmware sees: a heartbeat frame every second in,
-    # everything out counted and dropped (the fake UART would keep it all in RAM).
+class Uart:
+    # The host end: a heartbeat frame every second in, everything out counted and dropped.
     def __init__(self, clock):
-        self._clock = clock
-        self._beat = bytes(framing.Encoder().encode(m.MSG_HEARTBEAT, [0, 0, 0, 0, 0, 0, 0]))
-        self._next_ms = 0
-        self._pos = len(self._beat)
+        self.clock = clock
+        self.beat = bytes(framing.Encoder().encode(m.MSG_HEARTBEAT, [0, 0, 0, 0, 0, 0, 0]))
+        self.next_ms = 0
+        self.pos = len(self.beat)
         self.tx_bytes = 0
 
     def readinto(self, buf):
-        if self._pos >= len(self._beat):
-            if self._clock.ticks_diff(self._clock.ticks_ms(), self._next_ms) < 0:
+        if self.pos >= len(self.beat):
+            if self.clock.ticks_diff(self.clock.ticks_ms(), self.next_ms) < 0:
                 return None
-            self._next_ms = self._clock.ticks_add(self._next_ms, 1000)
-            self._pos = 0
-        n = min(len(buf), len(self._beat) - self._pos)
+            self.next_ms = self.clock.ticks_add(self.next_ms, 1000)
+            self.pos = 0
+        n = min(len(buf), len(self.beat) - self.pos)
         for i in range(n):
-            buf[i] = self._beat[self._pos + i]
-        self._pos += n
+            buf[i] = self.beat[self.pos + i]
+        self.pos += n
         return n
 
     def write(self, buf):
@@ -57,56 +57,45 @@ class BenchUart:
         return len(buf)
 
 
-class BenchI2C:
-    # The two ADS1115 of boards/sim, allocation-free so that only the firmware's own
-    # allocations are counted: the conversion result for each config value is computed once
-    # from the (constant) plant by the test rig's register model and then replayed.
-    def __init__(self, plant, board):
-        self._models = {a["addr"]: rig.AdsModel(plant, a["addr"]) for a in board["adc"].values()}
-        self._config = {addr: bytearray(2) for addr in self._models}
-        self._cache = {}
+class I2C:
+    # Both ADS1115: a conversion answers by the MUX and PGA bits of the last config write
+    # (config bits 14-9, which are bits 6-1 of its high byte); the config reads back.
+    def __init__(self, answers):
+        self.answers = answers
+        self.config = {addr >> 6: bytearray(2) for addr in answers}
 
     def writeto_mem(self, addr, reg, buf):
-        c = self._config[addr]
+        c = self.config[addr]
         c[0] = buf[0]
         c[1] = buf[1]
 
     def readfrom_mem_into(self, addr, reg, buf):
-        c = self._config[addr]
-        if reg == 1:
-            src = c
-        else:
-            key = addr << 16 | c[0] << 8 | c[1]
-            src = self._cache.get(key)
-            if src is None:
-                model = self._models[addr]
-                model[1] = bytes(c)
-                src = self._cache[key] = model.get(0)
+        c = self.config[addr]
+        src = c if reg == 1 else self.answers[addr << 6 | c[0] >> 1 & 0x3F]
         buf[0] = src[0]
         buf[1] = src[1]
 
 
-class BenchOneWire(rig.ThermometerBus):
-    # The rig's DS18B20 model without the log of written bytes.
-    def __init__(self, plant):
-        super().__init__(plant)
-        self._pad = None
-        self._last = 0
+class OneWire:
+    # The DS18B20 alone on its bus: every scratchpad read gets the same bytes.
+    def __init__(self, pad):
+        self.pad = pad
+
+    def reset(self, required=False):
+        return True
 
     def writebyte(self, value):
-        self._last = value
+        pass
 
     def write(self, buf):
         pass
 
     def readinto(self, buf):
-        if self._pad is None:
-            self.written = bytearray(b"\xbe")
-            pad = bytearray(9)
-            rig.ThermometerBus.readinto(self, pad)
-            self._pad = pad
         for i in range(len(buf)):
-            buf[i] = self._pad[i]
+            buf[i] = self.pad[i]
+
+    def crc8(self, data):
+        return 0  # the pad carries a valid CRC, and the CRC over it including the CRC is 0
 
 
 class Pin:
@@ -121,103 +110,84 @@ class Pin:
         return None
 
 
-def build():
-    board = rig.load_board()
-    plant = rig.Plant()
-    plant.temp_c = 33.0  # below the 35 degC set point: the heater PI works
-    plant.ph = 1.85  # above 1.7 + deadband: acid pulses every mixing dead time
-    hal = FakeHal(board)
-    hal.flash_dir = tmpdir()
-    hal.uart = BenchUart(hal.clock)
-    for e in board["outputs"].values():
-        hal.pins[e["pin"]] = Pin(0 if e["active_high"] else 1)
-    hal._buses[("i2c", "i2c0")] = BenchI2C(plant, board)
-    hal._buses[("onewire", "ow0")] = BenchOneWire(plant)
-    rt = app.build(hal, board)
-    vessel = rt.units[0]
-    for loop in (m.LOOP_PH, m.LOOP_TEMP, m.LOOP_ORP):
-        vessel.command(m.VERB_SET_MODE, loop, m.MODE_AUTO, 0)
-    return hal, rt
+def live():
+    gc.collect()
+    return gc.mem_alloc()
 
 
 def run_for(rt, clock, ms):
     rt.run(clock.ticks_add(clock.ticks_ms(), ms))
 
 
-def main():
-    if "--probe" in sys.argv:
-        print("code_bytes=%d" % CODE_BYTES)
-        return
-    days = float(sys.argv[sys.argv.index("--days") + 1]) if "--days" in sys.argv else 0.05
-    hal, rt = build()
+def build(answers, pad, flash_dir):
+    hal = FakeHal(board)
+    hal.flash_dir = flash_dir
+    hal.uart = Uart(hal.clock)
+    for e in board["outputs"].values():
+        hal.pins[e["pin"]] = Pin(0 if e["active_high"] else 1)
+    hal._buses[("i2c", "i2c0")] = I2C(answers)
+    hal._buses[("onewire", "ow0")] = OneWire(pad)
+    return hal, app.build(hal, board)
+
+
+def main(days, ads, pad, flash_dir):
+    global board
+    print("imported=%d" % live())
+    answers = {}
+    for item in ads.split(","):
+        key, code = item.split(":")
+        answers[int(key)] = bytes.fromhex(code)
+    hal, rt = build(answers, bytes.fromhex(pad), flash_dir)
     clock = hal.clock
+    peak = live()  # the board file is still here: the boot peak
+    print("boot=%d" % peak)
+    board = None  # from here on the runtime runs on what it took from the board at build
+    vessel = rt.units[0]
+    for loop in (m.LOOP_PH, m.LOOP_TEMP, m.LOOP_ORP):
+        vessel.command(m.VERB_SET_MODE, loop, m.MODE_AUTO, 0)
     run_for(rt, clock, 3000)
     rt.units[1].command(m.VERB_VALVE, 1, 0, 0)
     run_for(rt, clock, 60000)  # warm-up: every task, a dose pulse, every lazily made view
     assert rt.safety.state == m.STATE_RUN, rt.safety.state
+    print("built=%d" % live())
 
-    # Allocation per pass, with the GC off so that every allocated byte is counted.
-    gc.collect()
+    # Allocation per pass over one period of every task, with the GC off so that every
+    # allocated byte is counted (it must fit the free heap).
     gc.disable()
     p0 = rt.sched.passes
     a0 = gc.mem_alloc()
-    run_for(rt, clock, ALLOC_PASSES_MS)
-    a1 = gc.mem_alloc()
-    passes = rt.sched.passes - p0
-    # Telemetry and heartbeat alone: the frames the link sends every second.
-    link = rt.link
-    t0 = gc.mem_alloc()
-    for _ in range(SEND_REPEAT):
-        link.send_telemetry(0)
-        link._send_heartbeat()
-    t1 = gc.mem_alloc()
+    run_for(rt, clock, 1000)
+    print("alloc=%d alloc_passes=%d" % (gc.mem_alloc() - a0, rt.sched.passes - p0))
+    a0 = gc.mem_alloc()
+    rt.link.send_telemetry(0)  # the frames the link sends every second
+    rt.link._send_heartbeat()
+    print("alloc_send=%d" % (gc.mem_alloc() - a0))
     gc.enable()
-    alloc_per_pass = (a1 - a0) // passes
-    tlm_alloc = (t1 - t0) // SEND_REPEAT
 
     # The long run: wall time per pass, live heap after each simulated minute.
     end_ms = int(days * 86400000)
-    done_ms = 0
-    wall_us = 0
+    done_ms = wall_us = 0
     p0 = rt.sched.passes
-    gc.collect()
-    peak = gc.mem_alloc()
-    ok = True
+    peak = max(peak, live())
+    ok = 1
     try:
         while done_ms < end_ms:
-            step = min(CHUNK_MS, end_ms - done_ms)
+            step = min(60000, end_ms - done_ms)
             t = time.ticks_us()
             run_for(rt, clock, step)
             wall_us += time.ticks_diff(time.ticks_us(), t)
             done_ms += step
-            gc.collect()
-            peak = max(peak, gc.mem_alloc())
+            peak = max(peak, live())
     except MemoryError:
-        ok = False
-    passes = max(1, rt.sched.passes - p0)
-    us_per_pass = wall_us // passes
-    data_peak = peak - CODE_BYTES - _BASE
-    vessel = rt.units[0]
-    print("modules (bytecode, in flash on a board): %d B" % CODE_BYTES)
-    print("live heap peak: %d B total, %d B runtime data" % (peak, data_peak))
-    print("passes/s simulated: %.1f" % (passes * 1000 / max(1, done_ms)))
-    print("alloc per pass: %d B; per telemetry+heartbeat send: %d B" % (alloc_per_pass, tlm_alloc))
+        ok = 0
     print(
-        "simulated %.3f days in %.1f s: %s; state %d, overruns %d, acid %d uL, tx %d B"
-        % (
-            done_ms / 86400000,
-            wall_us / 1e6,
-            "completed" if ok else "MemoryError",
-            rt.safety.state,
-            rt.sched.overruns,
-            vessel.acid.total_ul,
-            hal.uart.tx_bytes,
-        )
+        "peak=%d sim_ms=%d passes=%d wall_us=%d" % (peak, done_ms, rt.sched.passes - p0, wall_us)
     )
     print(
-        "firmware: heap_peak_bytes=%d alloc_bytes_per_cycle=%d us_per_cycle=%d"
-        % (data_peak, alloc_per_pass, us_per_pass)
+        "state=%d overruns=%d acid_ul=%d"
+        % (rt.safety.state, rt.sched.overruns, vessel.acid.total_ul)
     )
+    print("tx=%d ok=%d" % (hal.uart.tx_bytes, ok))
 
 
-main()
+main(float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
