@@ -28,7 +28,7 @@ def add_arguments(parser):
                         help="simulated seconds per real second (default 60)")
     parser.add_argument("--db", default=str(DEFAULT_DB), help="SQLite log (default %(default)s)")
     parser.add_argument("--duration", type=float,
-                        help="stop after this many simulated seconds (default: run until Ctrl-C)")
+                        help="log this many simulated seconds, then stop (default: until Ctrl-C)")
     parser.add_argument("--workdir", help="folder of the board's flash and logs "
                                           "(default run/bench/<scenario name>)")
     parser.add_argument("--fresh", action="store_true", help="start the board with empty flash")
@@ -97,8 +97,9 @@ def run(args):
 
 def _follow(link, log, name, args):
     frames = link.listen(*_LOGGED)
-    uptime_s = 0.0
-    while args.duration is None or uptime_s < args.duration:
+    uptime_s = link.board["uptime"]
+    end_s = None if args.duration is None else uptime_s + args.duration
+    while end_s is None or uptime_s < end_s:
         try:
             frame = frames.get(timeout=5.0)
         except queue.Empty:
