@@ -1,19 +1,20 @@
 # pilotedge: composition root: board file + HAL -> a Runtime ready to run (MIT).
 #
 # The only module that knows every part: it loads the persisted state and config from
-# hal.flash_dir, builds drivers, units, the protocol link and the scheduler from the board
-# file, and wires them. Nothing imports app except main.py, the bench and the tests.
+# hal.flash_dir, builds drivers (through wiring.py), units, the protocol link and the
+# scheduler from the board file, and wires them. Nothing imports app except main.py, the
+# bench and the tests.
+
+import sys
 
 from compat import const
-from drivers.outputs import DigitalOutput, TimeProportionedOutput
 from pilotproto import messages as m
-from runtime import sensors, store
+from runtime import store
 from runtime.events import UNIT_BOARD, EventQueue
 from runtime.link import Link
 from runtime.params import BOARD, Params
-from runtime.safety import FAULT_CONFIG, FAULT_LINK, FAULT_WATCHDOG, Safety
+from runtime.safety import FAULT_CONFIG, FAULT_LINK, Safety
 from runtime.scheduler import Scheduler, Uptime
-from runtime.state import State
 from units.canister import Canister
 from units.vessel import Vessel
 
@@ -23,31 +24,21 @@ _LINK_PERIOD_MS = const(50)  # command latency
 _UNIT_CLASSES = (("vessels", Vessel), ("canisters", Canister))
 
 
-def _output(hal, entry, heater_max_pct):
-    # One output, created de-energised (drivers/outputs.py); only the heater has a window.
-    pin = hal.pin(entry["pin"])
-    if "window_ms" in entry:
-        return TimeProportionedOutput(
-            pin,
-            entry["active_high"],
-            entry["deadman_ms"],
-            hal.clock,
-            entry["window_ms"],
-            heater_max_pct,
-        )
-    return DigitalOutput(pin, entry["active_high"], entry["deadman_ms"], hal.clock)
-
-
 class Runtime:
     def __init__(self, hal, board, fs):
         # The board dict is read here only: nothing keeps it, so once the caller lets go of
-        # it the heap it takes (about 8 KB on the 64-bit Unix port) is free again.
+        # it the heap it takes (about 8 KB on the 64-bit Unix port) is free again. Neither
+        # is wiring.py kept, which makes the outputs and inputs: it runs once per boot, so it
+        # is dropped again at the end (unless someone had imported it before).
+        keep = "wiring" in sys.modules
+        import wiring
+
         clock = hal.clock
         self.hal = hal
         self._watchdog_ms = board["watchdog_ms"]
         self.uptime = Uptime(clock)
         self.events = events = EventQueue(self.uptime)
-        self.state = State(fs, hal.flash_dir)
+        self.state = store.State(fs, hal.flash_dir)
         self.state.boot(hal.reset_cause())
         specs = []
         for section, cls in _UNIT_CLASSES:
@@ -57,12 +48,9 @@ class Runtime:
             fs, hal.flash_dir, [(s["name"], c.KIND) for s, c in specs], board["hw_limits"]
         )
         self.params.load()
-        heater_max_pct = board["hw_limits"]["heater_max_pct"]
-        self.outputs = {
-            name: _output(hal, e, heater_max_pct) for name, e in board["outputs"].items()
-        }
+        self.outputs = wiring.outputs(hal, board)
         self.safety = Safety(list(self.outputs.values()), events)
-        inputs, scans = sensors.build(hal, board)
+        inputs, scans = wiring.inputs(hal, board)
         self.sched = Scheduler(clock, self._on_error, self._on_overrun)
         self.units = []
         self.link = Link(
@@ -81,7 +69,7 @@ class Runtime:
             u = cls(
                 i,
                 spec,
-                self.params.unit_values(spec["name"]),
+                self.params.values[spec["name"]],
                 events,
                 self.link,
                 clock,
@@ -97,53 +85,16 @@ class Runtime:
         for name, scan in scans.items():
             self.sched.add("adc " + name, scan.run, scan.period_ms())
         for u in self.units:
-            for name, fn, period_ms, phase_ms in u.tasks():
-                self.sched.add(name, fn, period_ms, phase_ms)
+            self.sched.add(u.name, u.run, u.PERIOD_MS)
         self.sched.add("io", self._io, _IO_PERIOD_MS)
         self.sched.add("link", self.link.poll, _LINK_PERIOD_MS)
         self.sched.add("tlm", self.link.send_telemetry, self.params.values[BOARD]["tlm_period"])
         self._io_ms = None
         self._started = False
         self.stopped = False  # TO_REPL or a reset that returned: run() no longer runs
-        self._boot_events()
-
-    def _boot_events(self):
-        ev = self.events
-        data = self.state.data
-        ev.push(
-            UNIT_BOARD,
-            m.EVENT_KIND_INFO,
-            m.EVENT_BOOT,
-            m.SEVERITY_INFO,
-            data["boot"] * 1000,
-            data["reset"] * 1000,
-        )
-        if data["reset"] == m.RESET_WATCHDOG:
-            self.safety.faults |= FAULT_WATCHDOG
-            ev.push(UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_WATCHDOG_RESET, m.SEVERITY_ALARM)
-        if self.state.lost:
-            # value 2: the state record (boot count, latched trips: canisters start tripped).
-            ev.push(
-                UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_CONFIG_DEFAULTS, m.SEVERITY_ALARM, 2000
-            )
-        p = self.params
-        if p.invalid:
-            ev.push(
-                UNIT_BOARD,
-                m.EVENT_KIND_RAISED,
-                m.EVENT_CONFIG_INVALID,
-                m.SEVERITY_ALARM,
-                p.invalid * 1000,
-            )
-        if p.source >= store.BACKUP:
-            # value: 1 = the last good copy, 0 = the defaults.
-            ev.push(
-                UNIT_BOARD,
-                m.EVENT_KIND_RAISED,
-                m.EVENT_CONFIG_DEFAULTS,
-                m.SEVERITY_ALARM,
-                1000 if p.source == store.BACKUP else 0,
-            )
+        wiring.boot_events(self)
+        if not keep:
+            sys.modules.pop("wiring", None)
 
     # -- tasks and hooks --------------------------------------------------------------------
 

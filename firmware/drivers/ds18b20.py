@@ -23,7 +23,7 @@ FAMILIES = (0x28, 0x22)  # DS18B20, DS1822: same scratchpad format [S57]
 CONVERSION_MS = const(750)  # 12-bit maximum [S54]
 
 
-class DS18B20:
+class DS18B20(fault.StartReadThermometer):
     def __init__(self, ow, rom=None):
         # rom: 8-byte ROM code for Match ROM, or None for Skip ROM (sole device on the bus).
         if rom is not None and (len(rom) != 8 or rom[0] not in FAMILIES):
@@ -49,33 +49,18 @@ class DS18B20:
             ow.write(self._rom)
         return True
 
-    def start(self):
-        self._started = False
-        try:
-            if not self._address():
-                return
-            self._ow.writebyte(_CONVERT_T)
-        except OSError:  # a bit-banged or simulated bus may raise on a stuck line
-            self.fault = fault.BUS
-            return
-        self._started = True
-        self.fault = fault.NONE
+    def _start(self):
+        if not self._address():
+            return False
+        self._ow.writebyte(_CONVERT_T)
+        return True
 
-    def read_c(self):
-        if not self._started:
-            if self.fault == fault.NONE:
-                self.fault = fault.NOT_READY
-            return None
-        self._started = False
+    def _read(self):
         scratch = self._scratch
-        try:
-            if not self._address():
-                return None
-            self._ow.writebyte(_READ_SCRATCHPAD)
-            self._ow.readinto(scratch)
-        except OSError:
-            self.fault = fault.BUS
+        if not self._address():
             return None
+        self._ow.writebyte(_READ_SCRATCHPAD)
+        self._ow.readinto(scratch)
         raw = self._validate(scratch)
         if raw is None:
             return None

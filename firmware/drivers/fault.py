@@ -1,4 +1,4 @@
-# pilotedge: fault codes shared by every sensor driver (MIT).
+# pilotedge: fault codes shared by every sensor driver, and the start/read thermometer (MIT).
 #
 # Contract: a driver's read returns a value, or None with `fault` set to a hard fault
 # (BUS ... RANGE). It never raises for a sensor or bus fault. UNDER_RANGE and OVER_RANGE are
@@ -24,3 +24,40 @@ OVER_RANGE = const(11)  # soft: above the calibrated span, value still returned
 def is_hard(code):
     # True when a read with this fault returned no value.
     return NONE < code < UNDER_RANGE
+
+
+class StartReadThermometer:
+    # A thermometer read in two steps (DS18B20, MAX31865): start() begins a conversion and
+    # read_c(), one conversion_ms later, returns degC or None with `fault` set. This class
+    # keeps the bookkeeping (a read without a start, a bus that raises); a subclass gives
+    # _start() (False when the device did not answer, `fault` set) and _read() (degC or
+    # None with `fault` set), either of which may raise OSError for a bus fault.
+
+    def start(self):
+        self._started = False
+        try:
+            if not self._start():
+                return
+        except OSError:  # a bit-banged or simulated bus may raise on a stuck line
+            self.fault = BUS
+            return
+        self._started = True
+        self.fault = NONE
+
+    def read_c(self):
+        if not self._started:
+            if self.fault == NONE:
+                self.fault = NOT_READY
+            return None
+        self._started = False
+        try:
+            return self._read()
+        except OSError:
+            self.fault = BUS
+            return None
+
+    def _start(self):
+        raise NotImplementedError
+
+    def _read(self):
+        raise NotImplementedError

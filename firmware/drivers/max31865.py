@@ -60,7 +60,7 @@ def cvd_t_c(r_ohm, r0_ohm):
     return t_c
 
 
-class MAX31865:
+class MAX31865(fault.StartReadThermometer):
     def __init__(self, spi, cs, r_ref_ohm=430.0, r0_ohm=100.0, wires=2, filter_hz=50):
         if wires not in (2, 3, 4) or filter_hz not in (50, 60):
             raise ValueError("max31865 wires/filter_hz")
@@ -119,32 +119,17 @@ class MAX31865:
         finally:
             self._cs.value(1)
 
-    def start(self):
-        try:
-            self._write_config(_ONE_SHOT)
-        except OSError:
-            self._started = False
-            self.fault = fault.BUS
-            return
-        self._started = True
-        self.fault = fault.NONE
+    def _start(self):
+        self._write_config(_ONE_SHOT)
+        return True
 
-    def read_c(self):
-        if not self._started:
-            if self.fault == fault.NONE:
-                self.fault = fault.NOT_READY
-            return None
-        self._started = False
-        try:
-            self._read2(_REG_RTD)
-            code = self._rx[1] << 8 | self._rx[2]
-            if code & 1:
-                self._read2(_REG_FAULT)
-                self.fault = self._fault_code(self._rx[1])
-                self._write_config(_FAULT_CLEAR)  # status bits latch until cleared [S58]
-                return None
-        except OSError:
-            self.fault = fault.BUS
+    def _read(self):
+        self._read2(_REG_RTD)
+        code = self._rx[1] << 8 | self._rx[2]
+        if code & 1:
+            self._read2(_REG_FAULT)
+            self.fault = self._fault_code(self._rx[1])
+            self._write_config(_FAULT_CLEAR)  # status bits latch until cleared [S58]
             return None
         code >>= 1  # 15-bit ratio R_RTD / R_REF
         # A shorted RTD trips the low threshold and sets the flag, so 0 without it is MISO

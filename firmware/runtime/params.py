@@ -106,9 +106,6 @@ class Params:
         self.source = store.LOADED
         return True
 
-    def unit_values(self, name):
-        return self.values[name]
-
     def _unit_name(self, unit):
         if unit == UNIT_BOARD:
             return BOARD

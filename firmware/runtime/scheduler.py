@@ -90,27 +90,24 @@ class Scheduler:
                 ok = False
                 self._on_error(t, e)
             t1 = clock.ticks_ms()
-            self._finish(t, t1, clock.ticks_diff(t1, t0))
+            dur_ms = clock.ticks_diff(t1, t0)
+            t.due_ms = clock.ticks_add(t.due_ms, t.period_ms)
+            late_ms = clock.ticks_diff(t1, t.due_ms)
+            if late_ms > 0:
+                t.overruns += 1
+                self.overruns += 1
+                # Skip the releases that passed while it ran: next due is the first one ahead.
+                t.due_ms = clock.ticks_add(t.due_ms, (late_ms // t.period_ms + 1) * t.period_ms)
+                if dur_ms > t.max_ms:
+                    t.max_ms = dur_ms
+                    self._on_overrun(t, dur_ms)
+            elif dur_ms > t.max_ms:
+                t.max_ms = dur_ms
         self.passes += 1
         d = clock.ticks_diff(clock.ticks_ms(), start_ms)
         if d > self.cycle_max_ms:
             self.cycle_max_ms = d
         return ok
-
-    def _finish(self, t, end_ms, dur_ms):
-        clock = self.clock
-        t.due_ms = clock.ticks_add(t.due_ms, t.period_ms)
-        late_ms = clock.ticks_diff(end_ms, t.due_ms)
-        if late_ms > 0:
-            t.overruns += 1
-            self.overruns += 1
-            # Skip the releases that passed while it ran: next due is the first one ahead.
-            t.due_ms = clock.ticks_add(t.due_ms, (late_ms // t.period_ms + 1) * t.period_ms)
-            if dur_ms > t.max_ms:
-                t.max_ms = dur_ms
-                self._on_overrun(t, dur_ms)
-        elif dur_ms > t.max_ms:
-            t.max_ms = dur_ms
 
     def set_period(self, name, period_ms):
         t = self.find(name)

@@ -6,8 +6,7 @@
 # a full sweep takes _SWEEP_MS and no task ever waits for a conversion. 1-Wire and SPI
 # thermometers are started and read one conversion time later the same way.
 #
-# A driver module is imported by the builder of its board-file "driver" name, so a board
-# loads only the drivers it uses (each costs 2-4 KB of heap on the 64-bit Unix port).
+# The inputs are built from the board file by wiring.py, once at boot.
 
 from compat import const
 from drivers import fault
@@ -105,80 +104,3 @@ class StartRead:
             self._dev.start()
             self._started_ms = now_ms
         return self.value
-
-
-def _ads(hal, clock, scans, entry):
-    scan = scans[entry["adc"]]
-    slot = scan.slot(entry["channel"], entry["fsr_mv"])
-    if entry["kind"] != "ratiometric":
-        return AdcInput(scan, slot)
-    from drivers.ratiometric import Ratiometric
-
-    lo, hi = entry["range_bar"]
-    conv = Ratiometric(lo, hi)
-    supply = scan.slot(entry["supply_channel"], entry["fsr_mv"])
-    return SupplyInput(scan, slot, supply, conv, conv.value)
-
-
-def _ntc(hal, clock, scans, entry):
-    from drivers.ntc import NTC
-
-    scan = scans[entry["adc"]]
-    slot = scan.slot(entry["channel"], entry["fsr_mv"])
-    supply = scan.slot(entry["supply_channel"], entry["fsr_mv"])
-    conv = NTC(
-        entry["r_series_ohm"],
-        entry["r0_ohm"],
-        entry["beta_k"],
-        entry.get("sh"),
-        entry.get("ntc_side", "low"),
-    )
-    return SupplyInput(scan, slot, supply, conv, conv.temp_c)
-
-
-def _ds18b20(hal, clock, scans, entry):
-    import binascii
-
-    from drivers.ds18b20 import DS18B20
-
-    rom = entry.get("rom")
-    dev = DS18B20(hal.onewire(entry["bus"]), binascii.unhexlify(rom) if rom else None)
-    return StartRead(dev, clock)
-
-
-def _max31865(hal, clock, scans, entry):
-    from drivers.max31865 import MAX31865
-
-    dev = MAX31865(
-        hal.spi(entry["bus"]),
-        hal.pin(entry["cs"]),
-        entry["r_ref_ohm"],
-        entry["r0_ohm"],
-        entry["wires"],
-        entry.get("filter_hz", 50),
-    )
-    return StartRead(dev, clock)
-
-
-_BUILDERS = {"ads1115": _ads, "ntc": _ntc, "ds18b20": _ds18b20, "max31865": _max31865}
-
-
-def build(hal, board):
-    # ({sensor name: input}, {adc name: AdcScan}) for every sensor a unit uses.
-    from drivers.ads1115 import ADS1115
-
-    scans = {}
-    for name, adc in board["adc"].items():
-        dev = ADS1115(hal.i2c(adc["bus"]), adc["addr"], adc.get("sps", 128))
-        scans[name] = AdcScan(dev)
-    used = []
-    units = board["units"]
-    for unit in units.get("vessels", []) + units.get("canisters", []):
-        for role in ("ph", "orp", "temp", "pressure", "shell", "ambient"):
-            if role in unit and unit[role] not in used:
-                used.append(unit[role])
-    inputs = {}
-    for name in used:
-        entry = board["sensors"][name]
-        inputs[name] = _BUILDERS[entry["driver"]](hal, hal.clock, scans, entry)
-    return inputs, {name: scan for name, scan in scans.items() if scan.mv}

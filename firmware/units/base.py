@@ -5,8 +5,13 @@
 # keep the policy (what to switch when); this class keeps the rules (when switching is
 # allowed) and the bookkeeping every unit reports the same way.
 
-from control.debounce import Debounce
+from control.tiers import Debounce
 from pilotproto import messages as m
+
+
+def clamp16(v):
+    # v limited to a signed 16-bit wire field.
+    return -32768 if v < -32768 else 32767 if v > 32767 else v
 
 
 class Alarm:
@@ -72,13 +77,17 @@ class Signal:
 
 
 class Unit:
+    # A subclass gives run(now_ms), which the scheduler calls every PERIOD_MS, fault_bits()
+    # (its HEARTBEAT.faults bits) and fill_telemetry() (fills `telemetry` for its MSG_ID).
     KIND = ""
     MSG_ID = 0
+    PERIOD_MS = 0
 
-    def __init__(self, index, name, cfg, events, acks, clock):
+    def __init__(self, index, spec, cfg, events, acks, clock, state):
         self.index = index  # wire unit number
         self.clock = clock
-        self.name = name
+        self.name = spec["name"]
+        self._state = state  # runtime.store.State: modes and trips persisted across reboots
         self.cfg = cfg  # {param: raw value}, shared with runtime.params (updated in place)
         self.events = events
         self.acks = acks  # acks.done(cmd_id, verb, result, reason, value): late ACKs
@@ -89,13 +98,6 @@ class Unit:
         self.safe = False  # forced safe by a fault or trip
         self.link_up = False
         self.telemetry = []  # preallocated value list of MSG_ID, filled by fill_telemetry()
-
-    def tasks(self):
-        # [(name, fn, period_ms, phase_ms)] for the scheduler.
-        return []
-
-    def fault_bits(self):
-        return 0
 
     def command(self, verb, arg0, arg1, cmd_id):
         # (result, reason, value) of a COMMAND addressed to this unit.
@@ -118,7 +120,4 @@ class Unit:
 
     def service_io(self, now_ms, dt_ms):
         # Fast output timing (dose pulses), every io pass.
-        pass
-
-    def fill_telemetry(self):
         pass

@@ -12,7 +12,7 @@ from control import tiers
 from control.hydride import soc_band_permille
 from pilotproto import messages as m
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
-from units.base import Alarm, Signal, Unit
+from units.base import Alarm, Signal, Unit, clamp16
 
 _PERIOD_MS = const(100)
 _SENSOR_P = const(0)  # sensor_ok bits and SENSOR_FAULT indexes
@@ -29,17 +29,13 @@ _TEMP_MIN_C = -40.0
 _TEMP_MAX_C = 150.0
 
 
-def _clamp16(v):
-    return -32768 if v < -32768 else 32767 if v > 32767 else v
-
-
 class Canister(Unit):
     KIND = "canister"
     MSG_ID = m.MSG_CANISTER
+    PERIOD_MS = _PERIOD_MS
 
     def __init__(self, index, spec, cfg, events, acks, clock, inputs, outputs, state):
-        super().__init__(index, spec["name"], cfg, events, acks, clock)
-        self._state = state
+        super().__init__(index, spec, cfg, events, acks, clock, state)
         self._p_in = inputs[spec["pressure"]]
         self._shell_in = inputs[spec["shell"]]
         self._ambient_in = inputs.get(spec.get("ambient"))
@@ -64,9 +60,6 @@ class Canister(Unit):
         self._history = [0] * _HISTORY
         self._hist_i = 0
         self.telemetry = [0] * 10
-
-    def tasks(self):
-        return [(self.name, self.run, _PERIOD_MS, 0)]
 
     def fault_bits(self):
         bits = FAULT_SENSOR if self.p.faulted or self.shell.faulted else 0
@@ -105,12 +98,12 @@ class Canister(Unit):
             self.p_mbar = int(self.p.value * 1000)
         t_c = self._plausible_c(self._shell_in.read(now_ms))
         if self.shell.update(t_c, self._shell_in.fault):
-            self.shell_cc = _clamp16(int(self.shell.value * 100))
+            self.shell_cc = clamp16(int(self.shell.value * 100))
         ok = (1 << _SENSOR_P if self.p.ok else 0) | (1 << _SENSOR_SHELL if self.shell.ok else 0)
         if self._ambient_in is not None:
             t_c = self._plausible_c(self._ambient_in.read(now_ms))
             if self.ambient.update(t_c, self._ambient_in.fault):
-                self.ambient_cc = _clamp16(int(self.ambient.value * 100))
+                self.ambient_cc = clamp16(int(self.ambient.value * 100))
                 ok |= 1 << _SENSOR_AMBIENT
         self.sensor_ok = ok
 

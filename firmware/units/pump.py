@@ -29,19 +29,13 @@ class Pump:
         self.limit_keys = ("", "")  # the vessel's hour and day budget param names
         self._begin(IDLE, None, 0)
 
-    def on_time_ms(self, vol_ul):
-        return int(vol_ul / self._ul_per_ms + 0.5)
-
     def delivered_ul(self):
         # Of the running (or last) dose.
         return int(self._on_ms * self._ul_per_ms + 0.5)
 
-    def fits(self, vol_ul, hour_ul, day_ul):
-        return self.budget.fits(vol_ul, hour_ul, day_ul)
-
     def dose(self, vol_ul, cmd_id):
         self.budget.add(vol_ul)
-        self._begin(DOSING, cmd_id, self.on_time_ms(vol_ul))
+        self._begin(DOSING, cmd_id, int(vol_ul / self._ul_per_ms + 0.5))
 
     def run_manual(self, duty_pct):
         self._begin(MANUAL, None, 0)

@@ -12,7 +12,7 @@ from control.pid import PID
 from pilotproto import messages as m
 from runtime.safety import FAULT_SENSOR
 from units import pump as pumps
-from units.base import Alarm, Signal, Unit
+from units.base import Alarm, Signal, Unit, clamp16
 
 _PERIOD_MS = const(1000)
 _SENSOR_PH = const(0)  # sensor_ok bits and SENSOR_FAULT indexes
@@ -43,17 +43,13 @@ _OUT_LOOP = {
 }
 
 
-def _clamp16(v):
-    return -32768 if v < -32768 else 32767 if v > 32767 else v
-
-
 class Vessel(Unit):
     KIND = "vessel"
     MSG_ID = m.MSG_VESSEL
+    PERIOD_MS = _PERIOD_MS
 
     def __init__(self, index, spec, cfg, events, acks, clock, inputs, outputs, state):
-        super().__init__(index, spec["name"], cfg, events, acks, clock)
-        self._state = state
+        super().__init__(index, spec, cfg, events, acks, clock, state)
         self._ph_in = inputs[spec["ph"]]
         self._temp_in = inputs[spec["temp"]]
         self._orp_in = inputs.get(spec.get("orp"))
@@ -93,9 +89,6 @@ class Vessel(Unit):
         self.temp_cc = 0
         self.orp_mv = 0
         self.telemetry = [0] * 14
-
-    def tasks(self):
-        return [(self.name, self.run, _PERIOD_MS, 0)]
 
     def fault_bits(self):
         return FAULT_SENSOR if self.ph.faulted or self.temp.faulted else 0
@@ -138,7 +131,7 @@ class Vessel(Unit):
         if t_c is not None and not _TEMP_MIN_C <= t_c <= _TEMP_MAX_C:
             t_c = None
         if self.temp.update(t_c, self._temp_in.fault):
-            self.temp_cc = _clamp16(int(self.temp.value * 100))
+            self.temp_cc = clamp16(int(self.temp.value * 100))
         mv = self._ph_in.read(now_ms)
         if self.temp.ok:
             # Temperature compensation is mandatory at 45 degC (domain-facts 2.1): without a
@@ -147,7 +140,7 @@ class Vessel(Unit):
             if ph is not None and not _PH_MIN <= ph <= _PH_MAX:
                 ph = None
             if self.ph.update(ph, self._ph_in.fault):
-                self.ph_milli = _clamp16(int(self.ph.value * 1000))
+                self.ph_milli = clamp16(int(self.ph.value * 1000))
         ok = (1 << _SENSOR_PH if self._ph_valid() else 0) | (
             1 << _SENSOR_TEMP if self.temp.ok else 0
         )
@@ -156,7 +149,7 @@ class Vessel(Unit):
             if mv is not None and abs(mv) > _ORP_MAX_MV:
                 mv = None
             if self.orp.update(mv, self._orp_in.fault):
-                self.orp_mv = _clamp16(int(self.orp.value))
+                self.orp_mv = clamp16(int(self.orp.value))
                 ok |= 1 << _SENSOR_ORP
         self.sensor_ok = ok
 
@@ -216,7 +209,7 @@ class Vessel(Unit):
         if p.mode != pumps.IDLE:
             return m.RESULT_REJECTED, m.REASON_BUSY
         hour_ul = self.cfg[p.limit_keys[0]]
-        if not p.fits(vol_ul, hour_ul, self.cfg[p.limit_keys[1]]):
+        if not p.budget.fits(vol_ul, hour_ul, self.cfg[p.limit_keys[1]]):
             self._dose_limit(vol_ul, hour_ul)
             return m.RESULT_REJECTED, m.REASON_LIMIT
         p.dose(vol_ul, cmd_id)

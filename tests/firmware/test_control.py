@@ -4,7 +4,6 @@ from fwcheck import near
 
 from control import tiers
 from control.budget import DoseBudget, RollingSum
-from control.debounce import Debounce
 from control.hydride import (
     SOC_HIGH_PERMILLE,
     SOC_LOW_PERMILLE,
@@ -14,6 +13,7 @@ from control.hydride import (
 )
 from control.ph import PulseDoser, ph_from_mv, slope_mv
 from control.pid import PID
+from control.tiers import Debounce
 
 
 def test_pid_clamps_and_does_not_wind_up():

@@ -5,8 +5,7 @@ import math
 from fwcheck import near, raises
 
 from drivers import fault
-from drivers.ntc import NTC
-from drivers.ratiometric import Ratiometric, ratio
+from drivers.analog import NTC, Ratiometric, ratio
 
 SUPPLY_MV = 3300.0
 

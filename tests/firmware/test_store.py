@@ -6,7 +6,7 @@ from tmpflash import clear_dir, tmpdir
 
 from runtime import store
 from runtime.params import Params
-from runtime.state import State
+from runtime.store import State
 
 UNITS = [("v0", "vessel"), ("c0", "canister")]
 LIMITS = {"heater_max_pct": 100, "pump_max_duty_pct": 50, "pressure_msl_max_bar": 30.0}
