@@ -52,6 +52,35 @@ def crc8(data):
     return crc
 
 
+class OneWireOps:
+    # The onewire.OneWire calls built on reset/writebyte/write/readbyte, shared by the test
+    # fake (hal/fakebus.py) and the bench's emulated bus (sim/devices.py). Subclasses
+    # provide the four bus primitives.
+    def reset(self, required=False):
+        raise NotImplementedError
+
+    def writebyte(self, value):
+        raise NotImplementedError
+
+    def write(self, buf):
+        raise NotImplementedError
+
+    def readbyte(self):
+        raise NotImplementedError
+
+    def readinto(self, buf):
+        for i in range(len(buf)):
+            buf[i] = self.readbyte()
+
+    def select_rom(self, rom):
+        self.reset()
+        self.writebyte(0x55)  # Match ROM
+        self.write(rom)
+
+    def crc8(self, data):
+        return crc8(data)
+
+
 class FakePin:
     # Records every level driven: `history[-1]` is the current one.
     def __init__(self, value=0):

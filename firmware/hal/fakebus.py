@@ -4,7 +4,7 @@
 # FakeHal (hal/fake.py) imports this module when a test first asks it for a bus.
 
 from compat import const
-from hal.fake import crc8
+from hal.fake import OneWireOps
 
 _ENODEV = const(19)  # errno of an I2C NACK
 
@@ -37,7 +37,7 @@ class FakeI2C:
         return [] if self.fail else sorted(self.mem)
 
 
-class FakeOneWire:
+class FakeOneWire(OneWireOps):
     # Scripted bus: `present` answers reset(); every byte written is appended to `written`;
     # reads take bytes queued in `to_read` and return 0xFF (idle bus) once it is empty.
     def __init__(self, roms=()):
@@ -66,20 +66,9 @@ class FakeOneWire:
         self.to_read = self.to_read[1:]
         return value
 
-    def readinto(self, buf):
-        for i in range(len(buf)):
-            buf[i] = self.readbyte()
-
-    def select_rom(self, rom):
-        self.reset()
-        self.writebyte(0x55)
-        self.write(rom)
 
     def scan(self):
         return list(self.roms) if self.present else []
-
-    def crc8(self, data):
-        return crc8(data)
 
 
 class FakeSPI:

@@ -13,7 +13,7 @@
 import math
 
 from compat import const
-from hal.fake import crc8  # the Dallas CRC-8 the drivers use too
+from hal.fake import OneWireOps, crc8  # the Dallas CRC-8 the drivers use too
 from sim.signals import OPEN, SHORT
 
 _ENODEV = const(19)  # errno of an I2C NACK / a 1-Wire bus without presence pulse
@@ -130,7 +130,7 @@ class ADS1115:
 # ---- 1-Wire --------------------------------------------------------------------------------
 
 
-class OneWireBus:
+class OneWireBus(OneWireOps):
     """onewire.OneWire subset over emulated devices.
 
     A byte read is the wired-AND of what every device drives: an idle bus reads 0xFF. A
@@ -170,23 +170,12 @@ class OneWireBus:
             value &= d.send()
         return 0 if self._low() else value
 
-    def readinto(self, buf):
-        for i in range(len(buf)):
-            buf[i] = self.readbyte()
-
-    def select_rom(self, rom):
-        self.reset()
-        self.writebyte(0x55)
-        self.write(rom)
 
     def scan(self):
         # Search ROM's result; the bit-level search itself is not needed by any driver.
         if self._low():
             return []
         return [bytearray(d.rom) for d in self.devices if d.present()]
-
-    def crc8(self, data):
-        return crc8(data)
 
 
 # DS18B20 command bytes [S54].
