@@ -28,8 +28,9 @@ class Runtime:
     def __init__(self, hal, board, fs):
         # The board dict is read here only: nothing keeps it, so once the caller lets go of
         # it the heap it takes (about 8 KB on the 64-bit Unix port) is free again. Neither
-        # is wiring.py kept, which makes the outputs and inputs: it runs once per boot, so it
-        # is dropped again at the end (unless someone had imported it before).
+        # is wiring.py kept, which makes the outputs and inputs and reports the boot: it runs
+        # once per boot, so it is dropped again before the units and the link are built
+        # (unless someone had imported it before), and the two never take heap together.
         keep = "wiring" in sys.modules
         import wiring
 
@@ -51,6 +52,10 @@ class Runtime:
         self.outputs = wiring.outputs(hal, board)
         self.safety = Safety(list(self.outputs.values()), events)
         inputs, scans = wiring.inputs(hal, board)
+        wiring.boot_events(self)
+        if not keep:
+            sys.modules.pop("wiring", None)
+        del wiring
         self.sched = Scheduler(clock, self._on_error, self._on_overrun)
         self.units = []
         self.link = Link(
@@ -92,9 +97,6 @@ class Runtime:
         self._io_ms = None
         self._started = False
         self.stopped = False  # TO_REPL or a reset that returned: run() no longer runs
-        wiring.boot_events(self)
-        if not keep:
-            sys.modules.pop("wiring", None)
 
     # -- tasks and hooks --------------------------------------------------------------------
 

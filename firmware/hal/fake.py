@@ -4,42 +4,11 @@
 # a bus returns and inspects what the driver wrote. Select it with {"hal": "fake"} or build
 # the pieces directly (FakeClock(), FakePin(), ...). The scripted buses are in
 # hal/fakebus.py, imported when a bus is first asked for: a user that brings its own buses
-# (the firmware benchmark) does not load them.
+# does not load them. FakeClock lives in hal/clock.py (re-exported here).
 
 import boardfile
-from compat import const
+from hal.clock import FakeClock  # noqa: F401  (re-exported: tests build it from here)
 from pilotproto.messages import RESET_POWER_ON
-
-_TICKS_PERIOD = const(1 << 30)  # MicroPython ports wrap ticks_ms at 2**30
-
-
-class FakeClock:
-    # Manual clock: time moves only by advance() and sleep_until().
-    def __init__(self, start_ms=0):
-        self.now_ms = start_ms % _TICKS_PERIOD
-        self.elapsed_ms = 0  # total advanced, for wall_ms()
-
-    def ticks_ms(self):
-        return self.now_ms
-
-    def ticks_add(self, ticks, delta):
-        return (ticks + delta) % _TICKS_PERIOD
-
-    def ticks_diff(self, a, b):
-        d = (a - b) % _TICKS_PERIOD
-        return d - _TICKS_PERIOD if d >= _TICKS_PERIOD // 2 else d
-
-    def advance(self, ms):
-        self.now_ms = (self.now_ms + ms) % _TICKS_PERIOD
-        self.elapsed_ms += ms
-
-    def sleep_until(self, t_ms):
-        d = self.ticks_diff(t_ms, self.now_ms)
-        if d > 0:
-            self.advance(d)
-
-    def wall_ms(self):
-        return self.elapsed_ms
 
 
 def crc8(data):
@@ -152,9 +121,7 @@ class FakeHal:
             (kind, name) for kind in ("i2c", "onewire", "spi") for name in board[kind]
         ]
         self._adcs = [(adc["bus"], adc["addr"]) for adc in board["adc"].values()]
-        pins = [e["pin"] for e in board["outputs"].values()]
-        pins += [e["cs"] for e in board["sensors"].values() if "cs" in e]
-        self._levels = {name: boardfile.pin_safe_level(board, name) for name in pins}
+        self._levels = boardfile.safe_levels(board)
 
     def _bus(self, kind, name):
         key = (kind, name)

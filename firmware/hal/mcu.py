@@ -77,18 +77,22 @@ class Hal:
     def __init__(self, board):
         if "pins" not in board:
             raise ValueError("pins: required by the mcu HAL")
-        self._board = board
+        # What the buses and pins made on request need, taken from the board now: the HAL
+        # keeps no reference to the board dict, which is freed once the runtime is built.
+        self._buses = {kind: board.get(kind, {}) for kind in ("i2c", "onewire", "spi")}
         self._gpio = board["pins"]
+        self._levels = boardfile.safe_levels(board)
+        self._wdt_max_ms = board.get("watchdog_max_ms")
         self._made = {}  # (kind, name) -> bus or pin object
         self.clock = _Clock()
         self.wdt = None
         self.flash_dir = ""
-        self.uart = self._protocol_port()
+        self.uart = self._protocol_port(board)
 
-    def _protocol_port(self):
-        if self._board["protocol_port"] == "usb":
+    def _protocol_port(self, board):
+        if board["protocol_port"] == "usb":
             return _StdioPort()
-        cfg = self._board["uart"]["protocol"]
+        cfg = board["uart"]["protocol"]
         return machine.UART(
             cfg["id"],
             baudrate=cfg["baud"],
@@ -107,7 +111,7 @@ class Hal:
 
     def i2c(self, bus):
         def make():
-            cfg = self._board["i2c"][bus]
+            cfg = self._buses["i2c"][bus]
             scl, sda = machine.Pin(cfg["scl"]), machine.Pin(cfg["sda"])
             if cfg.get("soft", False):
                 return machine.SoftI2C(scl=scl, sda=sda, freq=cfg["freq"])
@@ -117,13 +121,13 @@ class Hal:
 
     def onewire(self, bus):
         def make():
-            return onewire.OneWire(machine.Pin(self._gpio[self._board["onewire"][bus]["pin"]]))
+            return onewire.OneWire(machine.Pin(self._gpio[self._buses["onewire"][bus]["pin"]]))
 
         return self._once("onewire", bus, make)
 
     def spi(self, bus):
         def make():
-            cfg = self._board["spi"][bus]
+            cfg = self._buses["spi"][bus]
             return machine.SPI(
                 cfg["id"],
                 baudrate=cfg["baud"],
@@ -139,14 +143,14 @@ class Hal:
     def pin(self, name):
         # Created already driven to its safe level, so an output never glitches on at boot.
         def make():
-            level = boardfile.pin_safe_level(self._board, name)
-            return machine.Pin(self._gpio[name], machine.Pin.OUT, value=level)
+            return machine.Pin(self._gpio[name], machine.Pin.OUT, value=self._levels[name])
 
         return self._once("pin", name, make)
 
     def start_watchdog(self, timeout_ms):
         # A port maximum in the board file (RP2040: 8388 ms [S97]) shortens, never lengthens.
-        timeout_ms = min(timeout_ms, self._board.get("watchdog_max_ms", timeout_ms))
+        if self._wdt_max_ms is not None:
+            timeout_ms = min(timeout_ms, self._wdt_max_ms)
         self.wdt = machine.WDT(timeout=timeout_ms)
 
     def reset_cause(self):

@@ -23,7 +23,7 @@ import socket
 import sys
 import time
 
-from hal.fake import FakeClock
+from hal.clock import FakeClock
 from pilotproto.framing import Encoder
 from pilotproto.messages import (
     HEARTBEAT_MS,

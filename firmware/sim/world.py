@@ -204,7 +204,7 @@ class World:
         """The pin named in the board file, created at its safe level on first use."""
         pin = self.pins.get(name)
         if pin is None:
-            pin = self.pins[name] = SimPin(self, boardfile.pin_safe_level(self._board, name))
+            pin = self.pins[name] = SimPin(self, boardfile.safe_levels(self._board)[name])
         return pin
 
     # ---- time ------------------------------------------------------------------------------

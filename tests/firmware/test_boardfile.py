@@ -133,11 +133,13 @@ def test_pin_map_rules():
     check("rp2040_pico", lambda b: b.update(watchdog_ms=9000), "exceeds watchdog_max_ms")
 
 
-def test_pin_safe_level():
+def test_safe_levels():
     b = board("esp32_devkitc")
-    assert boardfile.pin_safe_level(b, "acid_pump") == 0
+    assert boardfile.safe_levels(b)["acid_pump"] == 0
     b["outputs"]["v0_acid"]["active_high"] = False
-    assert boardfile.pin_safe_level(b, "acid_pump") == 1
+    assert boardfile.safe_levels(b)["acid_pump"] == 1
     b["sensors"]["rtd"] = {"driver": "max31865", "bus": "spi0", "cs": "rtd_cs"}
-    assert boardfile.pin_safe_level(b, "rtd_cs") == 1
-    raises(ValueError, boardfile.pin_safe_level, b, "ow0")
+    levels = boardfile.safe_levels(b)
+    assert levels["rtd_cs"] == 1
+    assert "ow0" not in levels  # a 1-Wire data pin is neither an output nor a chip select
+    assert len(levels) == 6

