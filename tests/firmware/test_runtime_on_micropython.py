@@ -4,7 +4,7 @@ test_runtime.py builds the whole firmware (runtime, units, drivers, protocol) pl
 and test rig, several times per test. On the 64-bit Unix port that bytecode alone needs about
 130 KB of heap, roughly twice what the same modules take on a 32-bit board (8-byte pointers
 in every code, qstr and dict table), and a board would freeze them into flash. So this runs
-with 512 KB; the firmware's own data heap at 128 KB is what tools/bench/firmware.py measures.
+with 512 KB; tools/bench/firmware.py measures what the firmware alone takes.
 """
 
 from pathlib import Path

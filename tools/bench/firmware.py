@@ -151,27 +151,45 @@ def main():
         help="-X heapsize (%s, the requirement; a larger one only to see where a heap that "
         "does not fit goes)" % HEAP,
     )
+    parser.add_argument(
+        "--min-heap",
+        action="store_true",
+        help="instead: bisect the smallest -X heapsize (8 KB steps) that runs 0.01 days",
+    )
     args = parser.parse_args()
     ads, pad = plant_answers()
     with tempfile.TemporaryDirectory(prefix="pe_bench_") as work:
-        mpy, flash_dir = Path(work, "mpy"), Path(work, "flash")
-        flash_dir.mkdir()
+        mpy = Path(work, "mpy")
         compile_firmware(mpy)
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join((str(mpy), str(mpy / "port"))))
-        cmd = [MICROPYTHON, "-X", "heapsize=" + args.heap, str(SCRIPT)]
-        cmd += [str(args.days), ads, pad, str(flash_dir)]
-        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    figures = {"heapsize": args.heap}
-    lines = done.stdout.splitlines()
-    for line in lines:
-        for item in line.split():
-            key, _, value = item.partition("=")
-            if value.isdigit():
-                figures[key] = int(value)
+        if args.min_heap:
+            lo, hi = 16, 64  # in 8 KB steps: 128k fails, 512k is plenty
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                ok = run(mpy, "%dk" % (mid * 8), 0.01, ads, pad)[1].returncode == 0
+                lo, hi = (lo, mid) if ok else (mid, hi)
+            print("firmware: min_heapsize=%dk (0.01 simulated days)" % (hi * 8))
+            return
+        figures, done = run(mpy, args.heap, args.days, ads, pad)
     if not report(figures) or done.returncode != 0:
         output = (done.stderr + done.stdout).strip().splitlines()
         error = output[-1] if output else "no output"
         sys.exit("FAILED under -X heapsize=%s: %s" % (args.heap, error))
+
+
+def run(mpy, heap, days, ads, pad):
+    """Run fw_runtime.py on the compiled firmware in mpy with a fresh flash folder."""
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join((str(mpy), str(mpy / "port"))))
+    with tempfile.TemporaryDirectory(prefix="pe_flash_") as flash_dir:
+        cmd = [MICROPYTHON, "-X", "heapsize=" + heap, str(SCRIPT)]
+        cmd += [str(days), ads, pad, flash_dir]
+        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    figures = {"heapsize": heap}
+    for line in done.stdout.splitlines():
+        for item in line.split():
+            key, _, value = item.partition("=")
+            if value.isdigit():
+                figures[key] = int(value)
+    return figures, done
 
 
 if __name__ == "__main__":
