@@ -98,6 +98,17 @@ def test_esp32_devkitc(port):
     assert port.sleeps == [250] and clock.ticks_ms() == 1250
 
 
+def test_the_hal_keeps_no_board_dict(port):
+    # The board dict (8 KB on the Unix port) is freed once the runtime is built: the HAL
+    # keeps only the bus sections, the pins and the safe levels it makes objects from.
+    b = board("esp32_devkitc")
+    hal = port.mcu.make(b)
+    assert all(v is not b for v in vars(hal).values())
+    b.clear()  # what it took still makes the pins and buses the runtime asks for later
+    assert hal.pin("heater_ssr") == port.machine.Pin(27, 1, value=0)
+    assert hal.onewire("ow0") == sys.modules["onewire"].OneWire(port.machine.Pin(4))
+
+
 def test_rp2040_pico_and_its_watchdog_limit(port):
     pin = port.machine.Pin
     hal = port.mcu.make(board("rp2040_pico"))
