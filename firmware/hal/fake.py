@@ -7,7 +7,7 @@
 # does not load them. FakeClock lives in hal/clock.py (re-exported here).
 
 import boardfile
-from hal.clock import FakeClock  # noqa: F401  (re-exported: tests build it from here)
+from hal.clock import FakeClock
 from pilotproto.messages import RESET_POWER_ON
 
 

@@ -1,7 +1,9 @@
 """The firmware runtime under MicroPython, as tools/bench/firmware.py runs it (see there).
 
-    MICROPYPATH=<mpy-cross output>:tools/bench/fw_port .venv/bin/micropython \\
-        -X heapsize=128k tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
+    MICROPYPATH=<mpy>:<mpy>/port .venv/bin/micropython -X heapsize=128k \\
+        tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
+
+(<mpy>: the firmware, pilotproto and fw_port/ compiled by firmware.py with mpy-cross.)
 
 The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
 (firmware/hal/mcu.py), whose machine and onewire modules are the stand-ins in fw_port/.
