@@ -37,7 +37,7 @@ class Runtime:
         clock = hal.clock
         self.hal = hal
         self._watchdog_ms = board["watchdog_ms"]
-        self.uptime = Uptime(clock)
+        self.uptime = Uptime(clock, hal.uptime_start_ms)
         self.events = events = EventQueue(self.uptime)
         self.state = store.State(fs, hal.flash_dir)
         self.state.boot(hal.reset_cause())
@@ -191,5 +191,6 @@ class Runtime:
 
 
 def build(hal, board, fs=None):
-    # fs: the flash filesystem (tests pass a wrapper that cuts power); default the real one.
-    return Runtime(hal, board, fs or store.OsFs())
+    # fs: the flash filesystem (tests pass a wrapper that cuts power); default the HAL's, or
+    # the port's own when the HAL has none of its own (hal.fs None).
+    return Runtime(hal, board, fs or hal.fs or store.OsFs())

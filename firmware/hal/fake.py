@@ -11,45 +11,6 @@ from hal.clock import FakeClock
 from pilotproto.messages import RESET_POWER_ON
 
 
-def crc8(data):
-    # Dallas/Maxim 1-Wire CRC-8 (x^8 + x^5 + x^4 + 1, reflected), as onewire.OneWire.crc8.
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8C if crc & 1 else crc >> 1
-    return crc
-
-
-class OneWireOps:
-    # The onewire.OneWire calls built on reset/writebyte/write/readbyte, shared by the test
-    # fake (hal/fakebus.py) and the bench's emulated bus (sim/devices.py). Subclasses
-    # provide the four bus primitives.
-    def reset(self, required=False):
-        raise NotImplementedError
-
-    def writebyte(self, value):
-        raise NotImplementedError
-
-    def write(self, buf):
-        raise NotImplementedError
-
-    def readbyte(self):
-        raise NotImplementedError
-
-    def readinto(self, buf):
-        for i in range(len(buf)):
-            buf[i] = self.readbyte()
-
-    def select_rom(self, rom):
-        self.reset()
-        self.writebyte(0x55)  # Match ROM
-        self.write(rom)
-
-    def crc8(self, data):
-        return crc8(data)
-
-
 class FakePin:
     # Records every level driven: `history[-1]` is the current one.
     def __init__(self, value=0):
@@ -111,6 +72,8 @@ class FakeHal:
         self.uart = FakeUart()
         self.wdt = None
         self.flash_dir = ""
+        self.fs = None  # the port's own filesystem
+        self.uptime_start_ms = 0
         self.cause = RESET_POWER_ON  # what reset_cause() returns
         self.services = 0
         self._buses = {}  # (kind, name) -> fake bus, so hal.i2c("i2c0") is one object

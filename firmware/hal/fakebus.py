@@ -4,7 +4,7 @@
 # FakeHal (hal/fake.py) imports this module when a test first asks it for a bus.
 
 from compat import const
-from hal.fake import OneWireOps
+from sim.onewire import OneWireOps
 
 _ENODEV = const(19)  # errno of an I2C NACK
 

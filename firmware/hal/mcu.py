@@ -87,6 +87,8 @@ class Hal:
         self.clock = _Clock()
         self.wdt = None
         self.flash_dir = ""
+        self.fs = None  # the port's own filesystem (runtime.store.OsFs)
+        self.uptime_start_ms = 0
         self.uart = self._protocol_port(board)
 
     def _protocol_port(self, board):

@@ -12,11 +12,12 @@
 
 
 class Uptime:
-    # Milliseconds since boot without the 2**30 ms wrap of ticks_ms (12.4 days).
-    def __init__(self, clock):
+    # Milliseconds since boot without the 2**30 ms wrap of ticks_ms (12.4 days). start_ms:
+    # where it starts (0 on a board; the bench can start a board as if it had been up long).
+    def __init__(self, clock, start_ms=0):
         self._clock = clock
         self._last = clock.ticks_ms()
-        self.ms = 0
+        self.ms = start_ms
 
     def update(self):
         now = self._clock.ticks_ms()

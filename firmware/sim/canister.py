@@ -88,8 +88,11 @@ class CanisterPlant(Plant):
     Inputs (attributes): inlet_open, supply_bar (absolute), regulator_failed,
     draw_nl_per_min, leak_nml_per_min_at_ref, ambient_c. Outputs: pressure_bar (absolute),
     shell_c, ambient_c, soc, stored_nl, gas_nl and cumulative supplied_nl, drawn_nl,
-    leaked_nl, vented_nl.
+    leaked_nl, vented_nl. TRACE: what the bench's truth trace records after every step.
     """
+
+    TRACE = ("pressure_bar", "shell_c", "ambient_c", "soc", "stored_nl", "supplied_nl",
+             "drawn_nl", "leaked_nl", "vented_nl", "inlet_open")
 
     def __init__(self, params=None):
         Plant.__init__(self, DEFAULTS, params)

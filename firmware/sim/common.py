@@ -2,9 +2,19 @@
 
 Pure Python + `math`, so the same file runs inside the MicroPython unix port next to the
 firmware and on CPython for the physics tests. Constants as in domain-facts.md (preamble).
+The bench's simulated hardware (this package) imports nothing of the firmware, whose files
+live on the board's flash, so it has its own `const` switch here.
 """
 
 import math
+
+try:
+    from micropython import const
+except ImportError:  # CPython, for the physics and device tests
+
+    def const(x):
+        return x
+
 
 R_J_PER_MOL_K = 8.314462618
 F_C_PER_MOL = 96485.332

@@ -12,8 +12,8 @@
 
 import math
 
-from compat import const
-from hal.fake import OneWireOps, crc8  # the Dallas CRC-8 the drivers use too
+from sim.common import const
+from sim.onewire import OneWireOps, crc8
 from sim.signals import OPEN, SHORT
 
 _ENODEV = const(19)  # errno of an I2C NACK / a 1-Wire bus without presence pulse
@@ -89,8 +89,11 @@ class ADS1115:
         mv = self.inputs[pos].level()
         if neg >= 0:
             mv -= self.inputs[neg].level()
-        code = math.floor(mv * 32768.0 / _FSR_MV[(config >> 9) & 7])
-        self._regs[_REG_CONVERSION] = max(-32768, min(32767, code)) & 0xFFFF
+        fsr = _FSR_MV[(config >> 9) & 7]
+        code = max(-32768, min(32767, math.floor(mv * 32768.0 / fsr)))
+        self._regs[_REG_CONVERSION] = code & 0xFFFF
+        if self._clock.trace is not None:
+            self._clock.trace.sample(self.inputs[pos], self._clock.now_ms, code * fsr / 32768.0)
         if config & _MODE_SINGLE:
             self._due_ms = None
         else:
@@ -244,6 +247,8 @@ class DS18B20:
         bits = (self._pad[4] >> 5) & 3  # 0..3 = 9..12 bit
         raw = int(math.floor(max(-55.0, min(125.0, t_c)) * 16.0 + 0.5))
         raw &= ~((1 << (3 - bits)) - 1)
+        if self._clock.trace is not None:
+            self._clock.trace.sample(self._thermo, self._clock.now_ms, raw / 16.0)
         raw &= 0xFFFF
         self._pad[0] = raw & 0xFF
         self._pad[1] = raw >> 8
@@ -344,10 +349,14 @@ class DS18B20:
 
 
 class SimPin:
-    """machine.Pin subset for an output; integrates the time it spent high for the plant."""
+    """machine.Pin subset for an output; integrates the time it spent high for the plant.
 
-    def __init__(self, clock, level):
+    Each change of level is an edge in the truth trace (trace_id: the pin's index there).
+    """
+
+    def __init__(self, clock, level, trace_id=None):
         self._clock = clock
+        self.trace_id = trace_id
         self._level = level
         self._mark_ms = clock.now_ms
         self._high_ms = 0
@@ -364,6 +373,8 @@ class SimPin:
             self._mark_ms = now
             self._level = v
             self._edges = True
+            if self._clock.trace is not None and self.trace_id is not None:
+                self._clock.trace.edge(self.trace_id, now, v)
         return None
 
     def on(self):

@@ -1,6 +1,6 @@
 # pilotedge bench: the board's REPL on a socket, with the raw REPL that mpremote drives (MIT).
 #
-# The Unix port's own REPL has no raw mode, so this serves one from hal.service(), next to
+# The Unix port's own REPL has no raw mode, so this serves one from the board's service(), next to
 # the running firmware (as aiorepl does on a board). Byte protocol as pyexec.c and
 # mpremote/transport_serial.py: Ctrl-A enters raw mode ("raw REPL; CTRL-B to exit\r\n>"),
 # code up to Ctrl-D is answered "OK", stdout, "\x04", the traceback, "\x04", ">"; an empty
@@ -9,9 +9,9 @@
 # Ctrl-B leaves raw mode, Ctrl-C clears the input line.
 #
 # Code runs with the board's flash folder mounted as "/" (the process's cwd is that folder
-# too), so `fs ls`, `fs cat`, `cp` and absolute paths see the flash as on a board. Firmware
-# print() output goes to this console as well, held back while a raw-REPL client is
-# talking so it cannot corrupt mpremote's framing. Code runs to completion: the firmware
+# too), so `fs ls`, `fs cat`, `cp` and absolute paths see the flash as on a board. What the
+# board prints there (a crash of main.py) is held back while a raw-REPL client is talking,
+# so it cannot corrupt mpremote's framing. Code runs to completion: the firmware
 # and the sim clock stand still meanwhile, and Ctrl-C cannot interrupt it.
 
 import io
@@ -20,7 +20,7 @@ import sys
 
 import vfs
 
-from compat import const
+from sim.common import const
 
 _CTRL_A = const(1)
 _CTRL_B = const(2)
@@ -60,7 +60,7 @@ class Repl(io.IOBase):
 
     def __init__(self, stream, flash_dir, raw, soft_reset):
         # stream: non-blocking socket-like object with readinto() and a blocking send(data)
-        # helper (see hal/sim.py); soft_reset(raw): called for a soft reset, never returns.
+        # helper (see sim/hardware.py); soft_reset(raw): called for a soft reset, never returns.
         self._stream = stream
         self._soft_reset = soft_reset
         self.raw = raw
@@ -70,7 +70,8 @@ class Repl(io.IOBase):
         self._held = bytearray()
         self._tx = bytearray()  # console output not yet sent (see flush)
         self._executing = False
-        self._globals = {"__name__": "__main__"}
+        # The REPL's code prints to this console (no builtin is replaced).
+        self._globals = {"__name__": "__main__", "print": self.print}
         self._flash_dir = flash_dir
         self._flash = FlashVfs(flash_dir)
         self._root = [v for v, path in vfs.mount() if path == "/"][0]
@@ -116,7 +117,7 @@ class Repl(io.IOBase):
         return len(buf)
 
     def print(self, *args, sep=" ", end="\n", file=None):
-        """The builtin print, to this console unless told otherwise (installed by hal/sim)."""
+        """print(), to this console unless told otherwise."""
         _print(*args, sep=sep, end=end, file=file or self)
 
     # ---- friendly REPL ----------------------------------------------------------------------

@@ -13,9 +13,11 @@
 
 import math
 
-from compat import const
+from sim import standards
+from sim.common import const
 
 KELVIN = 273.15
+NAN = float("nan")
 NERNST_MV_PER_K = 0.198421  # ln(10)·R/F per pH unit [S28]
 _MS_PER_H = 3600000.0
 _IH4 = 1.0 / math.sqrt(4 * (256 * 256 - 1) / 12.0)  # 1 / sd of the sum of 4 uniform bytes
@@ -69,6 +71,9 @@ class Sensor:
         self._clock = clock
         self._src = src
         self._attr = attr
+        self._home = (src, attr)  # where the sensor is fitted (move() takes it elsewhere)
+        self.sensed = NAN  # the quantity the transducer converted last (NaN: open or short)
+        self.trace_id = None  # index in the truth trace, when one is recorded
         self.prng = Prng(seed)
         self.tau_s = params.get("tau_s", 0.0)
         self.offset = params.get("offset", 0.0)
@@ -84,6 +89,19 @@ class Sensor:
     def _true(self):
         return getattr(self._src, self._attr)
 
+    def true(self):
+        """The true quantity where the sensor is, before lag, offset, drift and noise."""
+        return self._true()
+
+    def move(self, src=None, attr=None):
+        """Put the sensor into src (a sim.standards.Standard: attr is the quantity there), or
+        back where it is fitted (no src); its lag carries on from what it last saw."""
+        self._src, self._attr = (src, attr) if src is not None else self._home
+
+    @property
+    def moved(self):
+        return self._src is not self._home[0]
+
     def quantity(self):
         """The quantity the transducer converts now (lagged, offset, drifted, noisy)."""
         # Runs for every conversion of every chip: terms that are zero are skipped.
@@ -97,6 +115,7 @@ class Sensor:
             q += self.drift_per_h * (self._clock.now_ms - self._drift_ms) / _MS_PER_H
         if self.noise:
             q += self.noise * self.prng.gauss()
+        self.sensed = q
         return q
 
     def _lag(self, x):
@@ -111,11 +130,10 @@ class Sensor:
 
     def level(self):
         """What the wire carries now: mV at an ADC input, or degC inside a DS18B20."""
-        if self.electrical == OPEN:
-            return self._open_level()
-        if self.electrical == SHORT:
-            return self._short_level()
-        return self._wire(self.quantity())
+        if self.electrical == OK:
+            return self._wire(self.quantity())
+        self.sensed = NAN
+        return self._open_level() if self.electrical == OPEN else self._short_level()
 
     def set_drift(self, per_h):
         # Fold what has drifted so far, then continue at the new rate.
@@ -151,6 +169,8 @@ class Sensor:
 class Fixed:
     """A constant node voltage: electrode bias, or the supply of a ratiometric divider."""
 
+    trace_id = None  # a node, not a sensor: not in the trace
+
     def __init__(self, mv):
         self.mv = mv
 
@@ -161,8 +181,8 @@ class Fixed:
 class Electrode(Sensor):
     """Electrode on a level-shifting buffer: the wire carries bias + electrode mV.
 
-    Used as is for ORP (Pt vs Ag/AgCl: the plant's orp_mv_agcl + offset, healthy within
-    ±15 mV [S48]). An open input drives the buffer to the rail; a short reads 0 mV.
+    The base of the pH and ORP electrodes (an ORP electrode is healthy within ±15 mV of
+    offset [S48]). An open input drives the buffer to the rail; a short reads 0 mV.
     """
 
     def __init__(self, clock, seed, params, src, attr, bias, rail_mv):
@@ -178,6 +198,23 @@ class Electrode(Sensor):
 
     def _short_level(self):
         return self._bias.mv
+
+
+class OrpElectrode(Electrode):
+    """Pt against its own reference electrode: E_SHE of the solution − E_ref(T), in mV.
+
+    reference: a sim.standards.REFERENCES kind (default "agcl_sat", saturated KCl); the
+    reference potential follows the solution's temperature [S50][S51].
+    """
+
+    def __init__(self, clock, seed, params, src, bias, rail_mv):
+        Electrode.__init__(self, clock, seed, params, src, "orp_mv_she", bias, rail_mv)
+        self.reference = params.get("reference", "agcl_sat")
+        standards.reference_mv(self.reference, 25.0)  # an unknown kind fails at power-on
+
+    def _true(self):
+        p = self._src
+        return p.orp_mv_she - standards.reference_mv(self.reference, p.temp_c)
 
 
 class PhElectrode(Electrode):
@@ -266,7 +303,9 @@ class Actuator:
     """Output pin -> plant input: the share of the last step the pin was active, or forced.
 
     scale: full-on value (mL/min including the pump's calibration error, W); scale None
-    gives a bool (valves: open when active more than half the step).
+    gives a bool (valves: open when active more than half the step). A pump whose outlet is
+    in a measuring cylinder (`cylinder`, a sim.standards.Cylinder) fills it instead of the
+    plant.
     """
 
     def __init__(self, pin, active_high, plant, attr, scale):
@@ -276,10 +315,15 @@ class Actuator:
         self._attr = attr
         self._scale = scale
         self.forced = None  # 0.0 stuck off / failed, 1.0 stuck on
+        self.cylinder = None
         self._share = None  # last share applied to the plant
 
     def drives(self, plant, attr):
         return plant is self._plant and attr == self._attr
+
+    @property
+    def pumps(self):
+        return self._attr.endswith("_ml_per_min")
 
     def apply(self, now_ms, step_ms):
         share = self.pin.high_share(now_ms, step_ms)
@@ -287,6 +331,9 @@ class Actuator:
             share = 1.0 - share
         if self.forced is not None:
             share = self.forced
+        if self.cylinder is not None:
+            self.cylinder.ml += share * self._scale * step_ms / 60000.0
+            share = 0.0
         if share != self._share:  # most steps change nothing: skip the plant update
             self._share = share
             setattr(self._plant, self._attr,

@@ -157,8 +157,12 @@ class VesselPlant(Plant):
 
     Inputs (set as attributes before step()): heater_w, acid_ml_per_min, base_ml_per_min,
     aeration (bool), ambient_c. Outputs: ph, temp_c, orp_mv_agcl, orp_mv_she,
-    fe2_g_per_l, fe3_g_per_l, biomass_cells_per_ml, volume_l, acid_added_ml, base_added_ml.
+    fe2_g_per_l, fe3_g_per_l, biomass_cells_per_ml, volume_l, acid_added_ml, base_added_ml,
+    heater_wh. TRACE: what the bench's truth trace records of it after every step.
     """
+
+    TRACE = ("ph", "temp_c", "orp_mv_she", "orp_mv_agcl", "acid_added_ml", "base_added_ml",
+             "heater_wh", "aeration", "volume_l")
 
     def __init__(self, params=None):
         Plant.__init__(self, DEFAULTS, params)
@@ -177,6 +181,7 @@ class VesselPlant(Plant):
         self.base_unmixed_l = 0.0
         self.acid_added_ml = 0.0
         self.base_added_ml = 0.0
+        self.heater_wh = 0.0  # electrical energy the heater took
         # Inputs.
         self.heater_w = 0.0
         self.acid_ml_per_min = 0.0
@@ -248,6 +253,7 @@ class VesselPlant(Plant):
         self.volume_l = v
 
         # Heat balance with the volume of this step (reagent enthalpy neglected).
+        self.heater_wh += self.heater_w * dt_s / S_PER_H
         self.temp_c = t_c + dt_s * (self.heater_w - self.ua_w_per_k * (t_c - self.ambient_c)) / (
             self.heat_j_per_k_per_l * v
         )

@@ -9,21 +9,22 @@
 # or injected from a test - and go through one handler. A reset or power cut keeps the
 # physical world: snapshot() travels to the next process, which restore()s it.
 
-import boardfile
+from sim import standards
 from sim.ambient import DailyAmbient
 from sim.canister import CanisterPlant
 from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
 from sim.signals import (
     ELECTRICAL,
     Actuator,
-    Electrode,
     Fixed,
     NtcDivider,
+    OrpElectrode,
     PhElectrode,
     Ratiometric,
     Thermometer,
     seed_of,
 )
+from sim.trace import Trace
 from sim.vessel import VesselPlant
 
 # Output faults: event name -> forced share of on-time (None = healthy again).
@@ -41,6 +42,9 @@ HOST_EVENTS = ("serial_noise", "param", "command")
 EXITS = {"reset": "hard", "power_cut": "power", "flash_cut": "power"}
 # Plant attributes worth reporting that are properties, not instance attributes.
 _PROPERTIES = ("ph", "orp_mv_agcl", "stored_nl")
+# Sensors that can be taken out of the plant and put into a standard (World.apply).
+_MOVABLE = (PhElectrode, OrpElectrode, Thermometer, NtcDivider)
+_TECHNICIAN = ("sensor_to_standard", "sensor_to_vessel", "pump_to_cylinder", "pump_to_vessel")
 _DEFAULT_ROM = "28ff000000000001"  # for a DS18B20 entry without a rom (Skip ROM)
 
 
@@ -65,7 +69,14 @@ class World:
         self.plants = {}
         self.sensors = {}
         self.actuators = {}
+        self.standards = {}  # sensor name -> the Standard it is in, while out of its plant
+        self.trace = None  # a sim.trace.Trace while the truth is being recorded
+        # Output pins, indexed for the trace: their drivers are pulled to the inactive level
+        # until the firmware drives them (boards/README.md: outputs de-energise unpowered).
         self.pins = {}
+        for entry in board["outputs"].values():
+            level = 0 if entry["active_high"] else 1
+            self.pins[entry["pin"]] = SimPin(self, level, len(self.pins))
         self.adcs = {}
         self.thermometers = {}  # rom hex -> DS18B20
         self.i2c = {name: I2CBus() for name in board["i2c"]}
@@ -84,6 +95,10 @@ class World:
         for event in self._events:  # fail at power-on, not in the 30th simulated hour
             if event["do"] == "set":
                 self._check_inputs(event["target"], event["values"])
+            elif event["do"] == "sensor_to_standard":
+                self._check_standard(event["target"], event["standard"])
+            elif event["do"] in ("pump_to_cylinder", "pump_to_vessel"):
+                self._pump(event["target"])
         self._next_event = 0
         self.outbox = []  # host events due, drained by the HAL
         self.exit = None  # (cause name, off_ms, after_bytes) once an exit event fired
@@ -115,12 +130,11 @@ class World:
             orp = unit["orp"]
             self._analog(
                 orp,
-                Electrode(
+                OrpElectrode(
                     self,
                     self._seed_for(orp),
                     self._params("sensors", orp),
                     plant,
-                    "orp_mv_agcl",
                     self.bias,
                     self.supply.mv,
                 ),
@@ -201,11 +215,38 @@ class World:
         return a
 
     def pin(self, name):
-        """The pin named in the board file, created at its safe level on first use."""
+        """The pin of that name; one that drives no output (a chip select) is pulled up."""
         pin = self.pins.get(name)
         if pin is None:
-            pin = self.pins[name] = SimPin(self, boardfile.safe_levels(self._board)[name])
+            pin = self.pins[name] = SimPin(self, 1)
         return pin
+
+    # ---- truth trace -----------------------------------------------------------------------
+
+    def start_trace(self, path):
+        """Record the truth into path (appending) and its legend into path + ".json"."""
+        sensors = list(self.sensors)
+        for i, name in enumerate(sensors):
+            self.sensors[name].trace_id = i
+        outputs = self._board["outputs"]
+        legend = {
+            "version": 1,
+            "plants": [
+                {"name": name, "kind": kind, "fields": list(plant.TRACE)}
+                for name, kind, plant in self._plant_list()
+            ],
+            "sensors": sensors,
+            "pins": list(self.pins),
+            "outputs": {name: e["pin"] for name, e in outputs.items()},
+        }
+        self.trace = Trace(path, legend)
+
+    def _plant_list(self):
+        kinds = {}
+        for kind in ("vessels", "canisters"):
+            for unit in self._board["units"].get(kind, ()):
+                kinds[unit["name"]] = kind[:-1]
+        return [(name, kinds[name], plant) for name, plant in self.plants.items()]
 
     # ---- time ------------------------------------------------------------------------------
 
@@ -221,13 +262,18 @@ class World:
 
     def _step(self):
         end = self.now_ms = self.plant_ms + self.step_ms
+        trace = self.trace
+        i = 0
         for plant, step, actuators in self._units:
+            i += 1
             if end % step:
                 continue  # a slower plant: not due on this base step
             for a in actuators:
                 a.apply(end, step)
             plant.ambient_c = self.ambient.at(end / 1000.0)
             plant.step(step / 1000.0)
+            if trace is not None:
+                trace.plant(i - 1, end, plant, plant.TRACE)
         self.plant_ms = end
         events = self._events
         while self._next_event < len(events) and events[self._next_event]["at_ms"] <= end:
@@ -246,6 +292,8 @@ class World:
             self.exit = (EXITS[do], int(event.get("off_s", 0) * 1000), event.get("after_bytes"))
         elif do in _FORCED:
             self.actuators[target].forced = _FORCED[do]
+        elif do in _TECHNICIAN:
+            self._technician(do, target, event)
         elif do.startswith("sensor_"):
             self._sensor_fault(self.sensors[target], do[7:], event)
         elif do == "leak":
@@ -256,6 +304,48 @@ class World:
             self._set(target, event["values"])
         else:
             raise ValueError("unknown event " + do)
+
+    def _technician(self, do, target, event):
+        # What a technician does at the bench: standards and the measuring cylinder.
+        if do == "sensor_to_standard":
+            temp_c = event.get("temp_c")
+            if temp_c is None:
+                temp_c = self.ambient.at(self.now_ms / 1000.0)  # a bottle at room temperature
+            self._put(target, event["standard"], temp_c)
+        elif do == "sensor_to_vessel":
+            self._put(target)
+        elif do == "pump_to_cylinder":
+            self._pump(target).cylinder = standards.Cylinder()
+        else:
+            self._pump(target).cylinder = None
+
+    def _check_standard(self, name, standard):
+        sensor = self.sensors[name]
+        if not isinstance(sensor, _MOVABLE):
+            raise ValueError(name + " cannot be put into a standard")
+        if standard not in standards.names():
+            raise ValueError("no standard %r (standards: %s)"
+                             % (standard, ", ".join(standards.names())))
+        if isinstance(sensor, OrpElectrode) and standard not in standards.ORP_STANDARDS:
+            raise ValueError("%s is a pH buffer: an ORP electrode needs one of %s"
+                             % (standard, ", ".join(standards.ORP_STANDARDS)))
+        return sensor
+
+    def _put(self, name, standard=None, temp_c=None):
+        # A technician takes a sensor out of its plant and into a standard, or back.
+        if standard is None:
+            self.sensors[name].move()
+            self.standards.pop(name, None)
+            return
+        sensor = self._check_standard(name, standard)
+        beaker = self.standards[name] = standards.Standard(standard, temp_c)
+        sensor.move(beaker, None if isinstance(sensor, (PhElectrode, OrpElectrode)) else "temp_c")
+
+    def _pump(self, name):
+        actuator = self.actuators[name]
+        if not actuator.pumps:
+            raise ValueError(name + " is not a pump")
+        return actuator
 
     def _sensor_fault(self, sensor, kind, event):
         if kind in ELECTRICAL:
@@ -303,8 +393,13 @@ class World:
             "ambient": dict(self.ambient.__dict__),
             "sensors": {n: s.state() for n, s in self.sensors.items()},
             "forced": {n: a.forced for n, a in self.actuators.items()},
+            "standards": {n: [s.name, s.temp_c] for n, s in self.standards.items()},
+            "cylinders": self._cylinders(),
             "devices": devices,
         }
+
+    def _cylinders(self):
+        return {n: a.cylinder.ml for n, a in self.actuators.items() if a.cylinder is not None}
 
     def restore(self, snap):
         self.now_ms = snap["now_ms"]
@@ -317,6 +412,11 @@ class World:
             self.sensors[name].restore(s, self.now_ms)
         for name, forced in snap["forced"].items():
             self.actuators[name].forced = forced
+        for name, (standard, temp_c) in snap["standards"].items():
+            self._put(name, standard, temp_c)
+        for name, ml in snap["cylinders"].items():
+            cylinder = self.actuators[name].cylinder = standards.Cylinder()
+            cylinder.ml = ml
         devices = snap["devices"]
         if devices:
             for name, s in devices["adc"].items():
@@ -345,6 +445,8 @@ class World:
                 for n, s in self.sensors.items()
             },
             "forced": {n: a.forced for n, a in self.actuators.items()},
+            "standards": {n: s.name for n, s in self.standards.items()},
+            "cylinders": self._cylinders(),
         }
 
 

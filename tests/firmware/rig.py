@@ -9,10 +9,11 @@ from tmpflash import tmpdir
 import app
 import boardfile
 from drivers import ads1115
-from hal.fake import FakeHal, crc8
+from hal.fake import FakeHal
 from hal.fakebus import FakeOneWire
 from pilotproto import framing
 from pilotproto import messages as m
+from sim.onewire import crc8
 
 _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 SIM_BOARD = _HERE + "/../../boards/sim/board.json"

@@ -6,9 +6,9 @@ import boardfile
 from drivers import fault
 from drivers.ads1115 import ADS1115 as AdsDriver
 from drivers.ds18b20 import DS18B20 as DsDriver
-from hal.fake import crc8
 from sim import signals
 from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
+from sim.onewire import crc8
 from sim.world import World
 
 BOARD = __file__.rsplit("/", 3)[0] + "/boards/sim/board.json"
@@ -17,8 +17,10 @@ ROM_B = bytes([0x28, 0xFF, 0, 0, 0, 0, 0, 0xB2])
 
 
 class Clock:
+    # What the chips need of the world: its time, and no trace being recorded.
     def __init__(self):
         self.now_ms = 0
+        self.trace = None
 
 
 class Plant:

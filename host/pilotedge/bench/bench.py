@@ -1,11 +1,13 @@
 """Bench: several simulated boards running one scenario, and the fault-injection API."""
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
 
 from .board import DEFAULT_HEAP, BenchError, SimBoard
 from .scenario import HOST_EVENTS, REPO, BoardNames, Scenario, check_event, load
+from .trace import Trace
 
 
 class Bench:
@@ -16,11 +18,21 @@ class Bench:
     speed: simulated seconds per real second (0 = as fast as the host can). seed: overrides
     the scenario's; board n uses seed + 7919·n. on_event(board, event) sees every event a
     board reports (boot, exit, host) on the board's control thread: it must not block.
+    trace: record each board's truth trace (trace()). deploy: put the firmware onto each
+    board's flash before it starts (False: boot what the flash holds). ticks_start_ms,
+    uptime_start_ms: time presets, overriding the scenario's (where the firmware's ticks and
+    uptime start at each power-on, e.g. a minute before a wrap).
     """
 
     def __init__(self, scenario, boards=1, speed=1.0, workdir=None, seed=None, heap=DEFAULT_HEAP,
-                 fresh=False, on_event=None):
+                 fresh=False, on_event=None, trace=False, deploy=True, ticks_start_ms=None,
+                 uptime_start_ms=None):
         self.scenario = scenario if isinstance(scenario, Scenario) else load(scenario)
+        presets = {k: v for k, v in (("ticks_start_ms", ticks_start_ms),
+                                     ("uptime_start_ms", uptime_start_ms)) if v is not None}
+        if presets:
+            self.scenario = dataclasses.replace(
+                self.scenario, board_json=dict(self.scenario.board_json, **presets))
         self._names = BoardNames(self.scenario.board)
         self.workdir = Path(workdir or REPO / "run" / "bench" / self.scenario.name)
         self._count = boards
@@ -29,6 +41,8 @@ class Bench:
         self._heap = heap
         self._fresh = fresh
         self._on_event = on_event
+        self._trace = trace
+        self._deploy = deploy
         self.boards = []
 
     def start(self):
@@ -43,7 +57,7 @@ class Bench:
                 if self._fresh:
                     shutil.rmtree(self.workdir / name, ignore_errors=True)
                 board = SimBoard(name, i, self.scenario, self.workdir, self._speed, self._heap,
-                                 self._seed, self._on_event)
+                                 self._seed, self._on_event, self._trace, self._deploy)
                 self.boards.append(board)
                 board.start()
             for board in self.boards:
@@ -96,6 +110,48 @@ class Bench:
         """The board's physical truth: now_ms, plants (inputs, state, outputs), pins,
         sensor faults, forced outputs, and whether its firmware is running."""
         return self.board(which).request("state")["state"]
+
+    def trace(self, which):
+        """The board's truth trace so far (pilotedge.bench.trace.Trace); the bench must have
+        been started with trace=True."""
+        board = self.board(which)
+        if board.trace_path is None:
+            raise BenchError("board %s records no trace: start the bench with trace=True"
+                             % board.name)
+        board.request("trace_flush")
+        return Trace.read(board.trace_path)
+
+    # -- what a technician does at the bench ----------------------------------------------
+
+    def to_standard(self, which, sensor, standard, temp_c=None):
+        """Take a sensor out of its vessel and put it into a standard: a pH buffer ("1.68",
+        "4.01", "6.86", "7.00", "9.18", "10.01") or an ORP standard ("quinhydrone_4.01",
+        "quinhydrone_6.86"), at temp_c (default: room temperature); a thermometer can go in
+        too. The sensor follows with its own lag and noise."""
+        args = {} if temp_c is None else {"temp_c": temp_c}
+        self.inject(which, "sensor_to_standard", target=sensor, standard=standard, **args)
+
+    def to_vessel(self, which, sensor):
+        """Put a sensor back into its vessel (or canister)."""
+        self.inject(which, "sensor_to_vessel", target=sensor)
+
+    def pump_to_cylinder(self, which, output):
+        """Put an empty measuring cylinder under a pump's outlet: what the pump delivers
+        goes there instead of into the vessel."""
+        self.inject(which, "pump_to_cylinder", target=output)
+
+    def cylinder_ml(self, which, output):
+        """The volume in a pump's cylinder, as a technician reads it off the graduation."""
+        cylinders = self.state(which)["cylinders"]
+        if output not in cylinders:
+            raise BenchError("%s has no cylinder under it: pump_to_cylinder first" % output)
+        return cylinders[output]
+
+    def pump_to_vessel(self, which, output):
+        """Take the cylinder away: the pump doses the vessel again. Returns its volume."""
+        ml = self.cylinder_ml(which, output)
+        self.inject(which, "pump_to_vessel", target=output)
+        return ml
 
     def reset(self, which, timeout=30.0):
         """Press the reset button (reset cause HARD) and wait for the board to start again."""

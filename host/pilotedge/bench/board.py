@@ -1,25 +1,33 @@
 """One simulated board: its flash folder, its pty endpoints, and the process that runs it.
 
-The process is the real firmware in the MicroPython Unix port (firmware/sim/run.py) with the
-sim HAL. It reaches the host over three loopback TCP connections to this board's listener,
+The process is the MicroPython Unix port running the bench's simulated board
+(firmware/sim/run.py and sim/hardware.py, from a ROM folder that holds only the `sim`
+package), which runs whatever firmware is on the board's flash folder: start() deploys the
+firmware there first, as `pilotedge deploy` does to a board, unless told not to. It reaches
+the host over three loopback TCP connections to this board's listener,
 each opened with a role line: "uart" and "repl" go to the relay (relay.py), "ctl" carries
 JSON lines both ways - requests with an "id" and their replies, and events from the board:
 
     {"event": "boot", "now_ms": ..., "cause": ...}        the process is up
     {"event": "host", "action": {...}}                     a timed host event is due
     {"event": "exit", "cause": ..., "snapshot": {...}, ...} a reset: kill me and restart
+                                                           (cause: hard, power, soft, watchdog)
 
 On "exit" the supervisor kills the process (so nothing in it runs after a power cut, not
 even a `finally`) and starts a new one on the same flash folder with the reported reset
 cause and physical state, as a reset would. The per-start configuration the process reads
 (PILOTEDGE_BENCH) is <workdir>/<name>.json:
 
-    flash_dir, port                  the board's flash folder (cwd; board.json is deployed
-                                     there) and the host's listener
+    flash_dir, port                  the board's flash folder (cwd) and the host's listener
+    board                            the board file: how the simulated board is wired
     seed, epoch_ms, speed            noise seed, wall clock at sim time 0, pacing (0 = flat out)
     scenario                         Scenario.board_json
-    reset_cause, resume, off_ms      cause reported by reset_cause(), world snapshot, time off
-    firmware, repl_raw               run the firmware / start in raw REPL (after a soft reset)
+    reset_cause, resume, off_ms      RESET_* value reported by reset_cause(), world snapshot,
+                                     time off
+    firmware, repl_raw               run main.py / start in raw REPL (after a soft reset)
+    operator_heartbeat, heartbeat_ms a host HEARTBEAT frame (hex) the board's UART receives
+                                     every heartbeat_ms when the scenario has operator_link
+    trace                            record the truth trace into this file (trace.py), or null
 """
 
 import itertools
@@ -35,13 +43,15 @@ from pathlib import Path
 
 from pilotproto import messages as m
 
+from .. import codec
 from ..cli import UserError
 from .relay import Relay
 from .scenario import REPO
 
 _log = logging.getLogger(__name__)
 
-RUN_PY = REPO / "firmware" / "sim" / "run.py"
+FIRMWARE = REPO / "firmware"
+PILOTPROTO = REPO / "protocol" / "pilotproto"
 MICROPYTHON = Path(os.environ.get("MICROPYTHON", REPO / ".venv" / "bin" / "micropython"))
 # Code is frozen into flash on a board but lives in the heap here: the sim's own modules and
 # the firmware's bytecode take about 230 KB, so 384 KB leaves the firmware roughly what an
@@ -49,6 +59,30 @@ MICROPYTHON = Path(os.environ.get("MICROPYTHON", REPO / ".venv" / "bin" / "micro
 DEFAULT_HEAP = "384k"
 _CONNECT_S = 30.0  # a process must connect within this (wall) time of its start
 _ROLES = (b"ctl", b"uart", b"repl")
+_CAUSES = {"hard": m.RESET_HARD, "power": m.RESET_POWER_ON, "soft": m.RESET_SOFT,
+           "watchdog": m.RESET_WATCHDOG}
+# What a deployment leaves out: the simulated hardware (the board's ROM here) and caches.
+_NOT_DEPLOYED = ("sim", "__pycache__")
+
+
+def deploy_firmware(flash_dir):
+    """Copy the firmware (firmware/ and pilotproto, as source) onto a flash folder, as a
+    deployment would; files of the board's own (config, state, calibrations) stay."""
+    for src_root, dst_root in ((FIRMWARE, flash_dir), (PILOTPROTO, flash_dir / "pilotproto")):
+        for src in src_root.rglob("*.py"):
+            rel = src.relative_to(src_root)
+            if rel.parts[0] in _NOT_DEPLOYED or "__pycache__" in rel.parts:
+                continue
+            dst = dst_root / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+
+
+def _operator_heartbeat():
+    """The HEARTBEAT frame a connected host would send, for scenarios with operator_link."""
+    fields = {"uptime": 0, "state": "RUN", "faults": 0, "overruns": 0, "cycle_max": 0,
+              "heap_free": 0, "rx_errors": 0}
+    return codec.encode("HEARTBEAT", fields, 0).hex()
 
 
 class BenchError(UserError):
@@ -60,15 +94,18 @@ class SimBoard:
 
     Attributes for users: name, flash_dir, protocol_port and repl_port (pty paths), boots
     (starts seen), resets (reset causes, in order), crash (None, or why the board process
-    ended without a reset report: a bench failure, never restarted).
+    ended without a reset report: a bench failure, never restarted), trace_path (the
+    truth trace file, or None when none is recorded).
     """
 
     def __init__(self, name, index, scenario, workdir, speed=0.0, heap=DEFAULT_HEAP, seed=None,
-                 on_event=None):
+                 on_event=None, trace=False, deploy=True):
         self.name = name
         self.workdir = Path(workdir)
         self.flash_dir = self.workdir / name
         self.flash_dir.mkdir(parents=True, exist_ok=True)
+        self.trace_path = self.workdir / (name + ".trace") if trace else None
+        self._deploy = deploy
         self._scenario = scenario
         self._seed = (scenario.seed if seed is None else seed) + 7919 * index
         self._speed = speed
@@ -95,9 +132,14 @@ class SimBoard:
     # -- life cycle -----------------------------------------------------------------------
 
     def start(self):
-        """Deploy the board file to the flash folder (which may hold older files, as a
-        board's flash does) and power the board on."""
-        shutil.copyfile(self._scenario.board_file, self.flash_dir / "board.json")
+        """Deploy the firmware and the board file onto the flash folder (unless deploy is
+        off: then the board boots whatever its flash holds, or its REPL if nothing) and
+        power the board on. The flash keeps its other files, as a board's does."""
+        if self._deploy:
+            deploy_firmware(self.flash_dir)
+            shutil.copyfile(self._scenario.board_file, self.flash_dir / "board.json")
+        if self.trace_path is not None and self.trace_path.exists():
+            self.trace_path.unlink()  # a new recording, appended to by every start
         for unit, name, value in self._scenario.params:
             self.relay.sender.param(unit, name, value)
         with self._life:
@@ -111,21 +153,38 @@ class SimBoard:
         self._listener.close()
         self._log_file.close()
 
+    def _rom(self):
+        """The board's ROM folder: the simulated hardware, the `sim` package and nothing
+        else, so that no firmware module can come from anywhere but the flash."""
+        rom = self.workdir / "rom"
+        link = rom / "sim"
+        if not link.is_symlink() or link.resolve() != (FIRMWARE / "sim").resolve():
+            rom.mkdir(exist_ok=True)
+            if link.is_symlink():
+                link.unlink()
+            link.symlink_to(FIRMWARE / "sim", target_is_directory=True)
+        return link / "run.py"
+
     def _spawn(self, start):
+        scenario = self._scenario.board_json
         cfg = {
             "flash_dir": str(self.flash_dir),
             "port": self._port,
+            "board": self._scenario.board,
             "seed": self._seed,
             "epoch_ms": self._epoch_ms,
             "speed": self._speed,
-            "scenario": self._scenario.board_json,
+            "scenario": scenario,
+            "heartbeat_ms": m.HEARTBEAT_MS,
+            "operator_heartbeat": _operator_heartbeat() if scenario["operator_link"] else None,
+            "trace": None if self.trace_path is None else str(self.trace_path),
         }
         cfg.update(start)
         cfg_path = self.workdir / (self.name + ".json")
         cfg_path.write_text(json.dumps(cfg))
         env = dict(os.environ, PILOTEDGE_BENCH=str(cfg_path))
         self._proc = subprocess.Popen(
-            [str(MICROPYTHON), "-X", "heapsize=" + self._heap, str(RUN_PY)],
+            [str(MICROPYTHON), "-X", "heapsize=" + self._heap, str(self._rom())],
             cwd=self.flash_dir, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
         )
         socks = self._accept()
@@ -229,12 +288,13 @@ class SimBoard:
             if self._stopping:
                 return
             self._kill()
+            cause = _CAUSES[event["cause"]]
             with self._cv:
-                self.resets.append(event["cause"])
+                self.resets.append(cause)
                 self._cv.notify_all()
-            self._on_event(self, dict(event, event="exit", snapshot=None))
+            self._on_event(self, dict(event, event="exit", cause=cause, snapshot=None))
             self._spawn({
-                "reset_cause": event["cause"],
+                "reset_cause": cause,
                 "resume": event.get("snapshot"),
                 "off_ms": event.get("off_ms", 0),
                 "firmware": event.get("firmware", True),

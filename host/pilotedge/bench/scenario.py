@@ -22,10 +22,10 @@ UNIT_BOARD = 255  # wire unit number of the board's own parameters
 
 _TOP = ("name", "description", "bench", "ambient", "plant", "inputs", "sensors", "outputs",
         "params", "events")
-_BENCH = ("board", "seed", "step_ms", "vessel_step_ms", "ticks_start_ms", "supply_mv",
-          "duration_s", "operator_link")
+_BENCH = ("board", "seed", "step_ms", "vessel_step_ms", "ticks_start_ms", "uptime_start_ms",
+          "supply_mv", "duration_s", "operator_link")
 _AMBIENT = ("mean_c", "swing_k", "period_s", "peak_s")
-_SENSOR = ("tau_s", "offset", "noise", "drift_per_h", "slope_pct", "gauge")
+_SENSOR = ("tau_s", "offset", "noise", "drift_per_h", "slope_pct", "gauge", "reference")
 _OUTPUT = ("calibration_error",)
 
 # Event name -> (what "target" names, required arguments, optional arguments). Targets:
@@ -47,6 +47,10 @@ EVENTS = {
     "leak": ("canister", ("nml_per_min",), ()),
     "regulator_failure": ("canister", (), ()),
     "set": ("plant", ("values",), ()),
+    "sensor_to_standard": ("sensor", ("standard",), ("temp_c",)),
+    "sensor_to_vessel": ("sensor", (), ()),
+    "pump_to_cylinder": ("output", (), ()),
+    "pump_to_vessel": ("output", (), ()),
     "serial_noise": (None, (), ("flip", "drop", "insert", "direction")),
     "param": (None, ("unit", "name", "value"), ()),
     "command": (None, ("unit", "verb"), ("arg0", "arg1")),
@@ -160,7 +164,8 @@ def check_event(names, event, where="event"):
     if do == "command":
         event.update(_command(names, event, where))
     for key in required + optional:
-        if key in event and key not in ("values", "direction", "unit", "name", "verb"):
+        if key in event and key not in ("values", "direction", "unit", "name", "verb",
+                                        "standard"):
             _number(event[key], "%s.%s" % (where, key))
     if do == "param":
         unit, name, value = names.param(event["unit"], event["name"], event["value"], where)
@@ -222,8 +227,8 @@ def _build(raw, default_name, board_dir):
         raise ScenarioError("%s is not a bench board (hal is %r, not 'sim')"
                             % (board_file, board.get("hal")))
     names = BoardNames(board)
-    for key in ("seed", "step_ms", "vessel_step_ms", "ticks_start_ms", "supply_mv",
-                "duration_s"):
+    for key in ("seed", "step_ms", "vessel_step_ms", "ticks_start_ms", "uptime_start_ms",
+                "supply_mv", "duration_s"):
         if key in bench:
             _number(bench[key], "bench." + key)
     step_ms = bench.get("step_ms", 100)
@@ -269,6 +274,7 @@ def _build(raw, default_name, board_dir):
         "step_ms": step_ms,
         "vessel_step_ms": vessel_step_ms,
         "ticks_start_ms": bench.get("ticks_start_ms", 0),
+        "uptime_start_ms": bench.get("uptime_start_ms", 0),
         "supply_mv": bench.get("supply_mv", 3300.0),
         "operator_link": bench.get("operator_link", False),
         "ambient": ambient,
