@@ -61,6 +61,7 @@ class World:
         if self._vessel_step_ms % self.step_ms:
             raise ValueError("vessel_step_ms must be a multiple of step_ms")
         self._units = []  # (plant, step_ms, its actuators), stepped in this order
+        self._traced = []  # (name, kind, plant) in the same order: the trace's plant indexes
         self._seed = seed
         self._scenario = scenario
         self.ambient = DailyAmbient(**scenario.get("ambient", {}))
@@ -73,10 +74,13 @@ class World:
         self.trace = None  # a sim.trace.Trace while the truth is being recorded
         # Output pins, indexed for the trace: their drivers are pulled to the inactive level
         # until the firmware drives them (boards/README.md: outputs de-energise unpowered).
+        # (Lists keep the indexes: MicroPython's dicts do not keep insertion order.)
         self.pins = {}
+        self._pin_names = []
         for entry in board["outputs"].values():
+            self._pin_names.append(entry["pin"])
             level = 0 if entry["active_high"] else 1
-            self.pins[entry["pin"]] = SimPin(self, level, len(self.pins))
+            self.pins[entry["pin"]] = SimPin(self, level, len(self._pin_names) - 1)
         self.adcs = {}
         self.thermometers = {}  # rom hex -> DS18B20
         self.i2c = {name: I2CBus() for name in board["i2c"]}
@@ -151,6 +155,7 @@ class World:
             if role in unit:
                 actuators.append(self._actuator(unit[role], plant, attr, scale))
         self._units.append((plant, self._vessel_step_ms, actuators))
+        self._traced.append((name, "vessel", plant))
 
     def _canister(self, unit):
         name = unit["name"]
@@ -176,6 +181,7 @@ class World:
         if "inlet" in unit:
             actuators.append(self._actuator(unit["inlet"], plant, "inlet_open", None))
         self._units.append((plant, self.step_ms, actuators))
+        self._traced.append((name, "canister", plant))
 
     def _analog(self, name, sensor):
         # Put the sensor on its ADS1115 input(s): "0-1" is differential (the negative input
@@ -233,20 +239,13 @@ class World:
             "version": 1,
             "plants": [
                 {"name": name, "kind": kind, "fields": list(plant.TRACE)}
-                for name, kind, plant in self._plant_list()
+                for name, kind, plant in self._traced
             ],
             "sensors": sensors,
-            "pins": list(self.pins),
+            "pins": self._pin_names,
             "outputs": {name: e["pin"] for name, e in outputs.items()},
         }
         self.trace = Trace(path, legend)
-
-    def _plant_list(self):
-        kinds = {}
-        for kind in ("vessels", "canisters"):
-            for unit in self._board["units"].get(kind, ()):
-                kinds[unit["name"]] = kind[:-1]
-        return [(name, kinds[name], plant) for name, plant in self.plants.items()]
 
     # ---- time ------------------------------------------------------------------------------
 

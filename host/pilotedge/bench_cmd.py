@@ -30,6 +30,11 @@ def add_arguments(parser):
                              "keeps its flash)")
     parser.add_argument("--heap", default=DEFAULT_HEAP,
                         help="MicroPython heap per board (default %s)" % DEFAULT_HEAP)
+    parser.add_argument("--trace", action="store_true",
+                        help="record each board's truth trace (<workdir>/<board>.trace)")
+    parser.add_argument("--no-deploy", action="store_true",
+                        help="boot what the flash folders hold instead of deploying the "
+                             "firmware onto them first")
 
 
 def _report(board, event):
@@ -44,14 +49,16 @@ def run(args):
     if args.boards < 1:
         raise UserError("--boards must be >= 1")
     bench = Bench(args.scenario, boards=args.boards, speed=args.speed, workdir=args.workdir,
-                  seed=args.seed, heap=args.heap, fresh=args.fresh, on_event=_report)
+                  seed=args.seed, heap=args.heap, fresh=args.fresh, on_event=_report,
+                  trace=args.trace, deploy=not args.no_deploy)
     bench.start()
     try:
         speed = "as fast as possible" if args.speed == 0 else "%gx real time" % args.speed
         print("scenario %s, %s; Ctrl-C stops" % (bench.scenario.name, speed))
         for board in bench.boards:
-            print("%s  protocol %s  repl %s  flash %s"
-                  % (board.name, board.protocol_port, board.repl_port, board.flash_dir),
+            trace = "" if board.trace_path is None else "  trace %s" % board.trace_path
+            print("%s  protocol %s  repl %s  flash %s%s"
+                  % (board.name, board.protocol_port, board.repl_port, board.flash_dir, trace),
                   flush=True)
         end_ms = None if bench.scenario.duration_s is None else bench.scenario.duration_s * 1000
         while True:

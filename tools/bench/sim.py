@@ -5,10 +5,11 @@
 The whole bench as `pilotedge bench --speed 0` runs it: the real firmware in the MicroPython
 Unix port with the sim HAL, the plants of one sim board (one vessel, one canister), the
 relay and the host side, all loops in AUTO (boards/sim/scenarios/vessel_batch_48h.toml).
-Measured first for one board, then for four boards at once; for four boards the figure is
-the slowest board's own speed (each runs in its own process, so on N cores the four share
-them). The target is >= 200x for one board. Last line:
-    sim: speed_one_board=N speed_four_boards=N
+Measured for one board, one board recording its truth trace, and four boards at once; for
+four boards the figure is the slowest board's own speed (each runs in its own process, so on
+N cores the four share them). The target is >= 200x for one board with the trace off. Last
+line:
+    sim: speed_one_board=N speed_one_board_traced=N speed_four_boards=N
 """
 
 import argparse
@@ -23,10 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 WARM_UP_S = 2.0
 
 
-def measure(scenario, boards, seconds):
+def measure(scenario, boards, seconds, trace=False):
     """Per-board simulated seconds per wall second over `seconds`, after a warm-up."""
     with tempfile.TemporaryDirectory() as work, Bench(scenario, boards=boards, speed=0,
-                                                       workdir=work, fresh=True) as bench:
+                                                       workdir=work, fresh=True,
+                                                       trace=trace) as bench:
         time.sleep(WARM_UP_S)
         start = [(time.monotonic(), bench.state(i)["now_ms"]) for i in range(boards)]
         time.sleep(seconds)
@@ -47,10 +49,13 @@ def main():
                                                             args.seconds))
     one = measure(args.scenario, 1, args.seconds)[0]
     print("one board:   %.0f sim s per wall s" % one)
+    traced = measure(args.scenario, 1, args.seconds, trace=True)[0]
+    print("one board recording its truth trace: %.0f sim s per wall s" % traced)
     four = measure(args.scenario, 4, args.seconds)
     print("four boards: %s sim s per wall s each (sum %.0f)"
           % (", ".join("%.0f" % s for s in four), sum(four)))
-    print("sim: speed_one_board=%d speed_four_boards=%d" % (one, min(four)))
+    print("sim: speed_one_board=%d speed_one_board_traced=%d speed_four_boards=%d"
+          % (one, traced, min(four)))
 
 
 main()
