@@ -10,10 +10,8 @@ import math
 
 try:
     from micropython import const
-except ImportError:  # CPython, for the physics and device tests
-
-    def const(x):
-        return x
+except ImportError:  # CPython, for the physics and device tests: every const is an int
+    const = int  # type: ignore[assignment]
 
 
 R_J_PER_MOL_K = 8.314462618
@@ -43,6 +41,8 @@ class Plant:
     _advance(dt_s), the integration of one sub-step.
     """
 
+    max_step_s = 1.0  # replaced by the subclass's DEFAULTS
+
     def __init__(self, defaults, params):
         for key in defaults:
             setattr(self, key, defaults[key])
@@ -53,6 +53,9 @@ class Plant:
                     raise ValueError("unknown plant parameter: " + key)
                 setattr(self, key, params[key])
         self.t_s = 0.0
+
+    def _advance(self, dt_s):
+        raise NotImplementedError  # the subclass integrates one sub-step
 
     def step(self, dt_s):
         """Advance the plant by dt_s seconds with the current inputs."""

@@ -14,7 +14,7 @@ import math
 
 from sim.common import const
 from sim.onewire import OneWireOps, crc8
-from sim.signals import OPEN, SHORT
+from sim.signals import OPEN, SHORT, Fixed
 
 _ENODEV = const(19)  # errno of an I2C NACK / a 1-Wire bus without presence pulse
 
@@ -56,6 +56,7 @@ _FSR_MV = (6144, 4096, 2048, 1024, 512, 256, 256, 256)
 _SPS = (8, 16, 32, 64, 128, 250, 475, 860)
 # MUX bits -> (positive input, negative input); -1 = GND [S46].
 _MUX = ((0, 1), (0, 3), (1, 3), (2, 3), (0, -1), (1, -1), (2, -1), (3, -1))
+_GROUND = Fixed(0.0)
 
 
 class ADS1115:
@@ -66,12 +67,13 @@ class ADS1115:
     FSR/32768 and clipped at ±FSR. Until then config reads OS = 0 and the conversion
     register keeps the previous result. Continuous mode (MODE = 0) converts back to back.
     Registers are 16 bit, MSB first: transfers are exactly 2 bytes, as every driver does.
-    inputs[i] is the source on AINi: any object with level() -> mV.
+    inputs[i] is the source on AINi: any object with level() -> mV; an input nothing is
+    wired to is pulled to ground (0 mV).
     """
 
     def __init__(self, clock):
         self._clock = clock
-        self.inputs = [None, None, None, None]
+        self.inputs = [_GROUND, _GROUND, _GROUND, _GROUND]
         self._regs = [0, _CONFIG_RESET, 0x8000, 0x7FFF]  # power-on values [S46]
         self._due_ms = None  # end of the running conversion, or None when idle
 

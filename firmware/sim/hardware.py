@@ -160,7 +160,7 @@ class Board:
         self._poll.register(self._ctl.sock, select.POLLIN)
         self._poll.register(self._repl_stream.sock, select.POLLIN)
         self._rx = bytearray(512)
-        self._polled_ms = 0
+        self._polled_ms = time.ticks_ms()
         self._pending = bytearray()  # control bytes up to the next newline
         self._send({"event": "boot", "now_ms": world.now_ms, "cause": self.reset_cause})
 

@@ -44,7 +44,7 @@ class FlashVfs:
     ilistdir() as FAT and littlefs report them (mpremote's `fs ls` prints them)."""
 
     def __init__(self, folder):
-        self._vfs = vfs.VfsPosix(folder)
+        self._vfs = vfs.VfsPosix(folder)  # type: ignore[attr-defined]  # Unix port only
 
     def ilistdir(self, path):
         base = path.rstrip("/") + "/" if path else ""

@@ -135,6 +135,14 @@ class Sensor:
         self.sensed = NAN
         return self._open_level() if self.electrical == OPEN else self._short_level()
 
+    def _open_level(self):
+        # What the wire of an open sensor shows; each transducer says (a DS18B20 instead
+        # drops off its bus, which devices.DS18B20 sees in `electrical`).
+        return NAN
+
+    def _short_level(self):
+        return NAN
+
     def set_drift(self, per_h):
         # Fold what has drifted so far, then continue at the new rate.
         now = self._clock.now_ms
