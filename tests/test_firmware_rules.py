@@ -1,10 +1,12 @@
 """Repository rules for code that runs on the boards (firmware/ and protocol/pilotproto/).
 
 (a) Import boundaries, from the AST: only firmware/hal/ touches the hardware modules;
-    firmware/control/ is pure (math, compat/micropython and its own package); no CPython-only
-    module anywhere unless it is imported inside a ``try:`` guard.
+    firmware/control/ is pure (math, compat/micropython and its own package); the bench's
+    simulated hardware (firmware/sim/) imports nothing of the firmware; no CPython-only
+    module anywhere unless it is imported inside a ``try:`` guard; no import circle.
 (b) Every file compiles with mpy-cross, as a board will load it.
-(c) firmware/ type-checks with mypy against the MicroPython stubs (mypy-firmware.ini).
+(c) firmware/ type-checks with mypy against the MicroPython stubs (mypy-firmware.ini), the
+    simulator included.
 
 To type-check by hand: ``.venv/bin/python tests/test_firmware_rules.py``.
 """
@@ -25,6 +27,11 @@ MYPY_CONFIG = REPO / "mypy-firmware.ini"
 STUBS = REPO / "build" / "mypy-stubs"
 
 HARDWARE = {"machine", "esp32", "rp2", "network", "onewire"}
+# The bench's simulated hardware (firmware/sim/) runs from a ROM folder beside the firmware on
+# the flash: it may import itself and the interpreter's own modules, nothing of the firmware
+# but the flash's main.py, which its boot (sim/run.py) runs as a board's ROM does.
+SIM_ALLOWED = {"sim", "math", "json", "os", "select", "socket", "struct", "sys", "time", "io",
+               "vfs", "micropython", "main"}
 CONTROL_ALLOWED = {"math", "compat", "micropython", "control"}
 CPYTHON_ONLY = {
     "typing",
@@ -77,11 +84,14 @@ def violations(relpath, source):
     parts = Path(relpath).parts
     in_hal = parts[:2] == ("firmware", "hal")
     in_control = parts[:2] == ("firmware", "control")
+    in_sim = parts[:2] == ("firmware", "sim")
     for module, guarded in imports(ast.parse(source, relpath)):
         if module in HARDWARE and not in_hal:
             found.append(f"{relpath}: imports {module} (only firmware/hal/ may)")
         if in_control and module not in CONTROL_ALLOWED and module != ".":
             found.append(f"{relpath}: control/ imports {module} (pure: math and compat only)")
+        if in_sim and module not in SIM_ALLOWED and module != ".":
+            found.append(f"{relpath}: the simulated hardware imports {module} (firmware?)")
         if module in CPYTHON_ONLY and not guarded:
             found.append(f"{relpath}: imports CPython-only {module} outside a try: guard")
     return found
@@ -105,6 +115,62 @@ def test_rules_catch_each_kind_of_breach():
     unguarded = "try:\n    pass\nexcept ImportError:\n    import enum"
     assert violations("firmware/runtime/x.py", unguarded) != []
     assert violations("firmware/runtime/x.py", "__import__('network')") != []
+    assert violations("firmware/sim/x.py", "from hal.fake import crc8") != []
+    assert violations("firmware/sim/x.py", "import compat") != []
+    assert violations("firmware/sim/x.py", "import math\nfrom sim.common import const") == []
+
+
+def import_graph():
+    """{module: set of board-code modules it imports}, for firmware/ and pilotproto."""
+    modules = {}
+    for base in (FIRMWARE, REPO / "protocol"):
+        for path in base.rglob("*.py"):
+            parts = list(path.relative_to(base).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules[".".join(parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = (package + "." + node.module if node.module else package) if (
+                    node.level) else node.module
+                found.add(base)
+                found.update(base + "." + alias.name for alias in node.names)
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def cycles(graph):
+    """Every import circle found by a depth-first walk, as a list of modules."""
+    state, found = {}, []
+
+    def walk(node, path):
+        state[node] = "open"
+        for dep in sorted(graph[node]):
+            if state.get(dep) == "open":
+                found.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                walk(dep, path + [dep])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node, [node])
+    return found
+
+
+def test_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_in_board_code():
+    assert cycles(import_graph()) == []
 
 
 def test_board_code_follows_import_rules():
