@@ -35,24 +35,20 @@ from pathlib import Path
 
 from pilotproto import messages as m
 
-from ..cli import UserError
+from .. import resources
+from ..errors import BenchError
 from .relay import Relay
-from .scenario import REPO
 
 _log = logging.getLogger(__name__)
 
-RUN_PY = REPO / "firmware" / "sim" / "run.py"
-MICROPYTHON = Path(os.environ.get("MICROPYTHON", REPO / ".venv" / "bin" / "micropython"))
+RUN_PY = resources.firmware_dir() / "sim" / "run.py"
+MICROPYTHON = resources.micropython()
 # Code is frozen into flash on a board but lives in the heap here: the sim's own modules and
 # the firmware's bytecode take about 230 KB, so 384 KB leaves the firmware roughly what an
 # RP2040 or ESP32 port leaves a frozen application (110-190 KB).
 DEFAULT_HEAP = "384k"
 _CONNECT_S = 30.0  # a process must connect within this (wall) time of its start
 _ROLES = (b"ctl", b"uart", b"repl")
-
-
-class BenchError(UserError):
-    """The bench could not start or talk to a board process."""
 
 
 class SimBoard:
