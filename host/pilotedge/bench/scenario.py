@@ -161,7 +161,17 @@ def check_event(names, event, where="event"):
         event.update(unit=unit, name=name, value=value)
     if do == "set" and not isinstance(event["values"], dict):
         raise ScenarioError("%s: set needs values = { input = value, ... }" % where)
+    if do == "serial_noise":
+        _check_noise(event, where)
     return event
+
+
+def _check_noise(event, where):
+    if event.get("direction", "both") not in ("to_host", "to_board", "both"):
+        raise ScenarioError("%s: direction must be to_host, to_board or both" % where)
+    for key in ("flip", "drop", "insert"):
+        if not 0 <= event.get(key, 0) <= 1:
+            raise ScenarioError("%s: %s is a probability per byte, 0..1" % (where, key))
 
 
 def _enum(enum, value, where):
