@@ -33,9 +33,9 @@ def firmware_dir():
     return _root() / "firmware"
 
 
-def protocol_dir():
-    """The folder that holds the pilotproto package next to the firmware, as on a board."""
-    return _root() / "protocol"
+def pilotproto_dir():
+    """The pilotproto package as the firmware gets it (protocol/pilotproto beside firmware/)."""
+    return _root() / "protocol" / "pilotproto"
 
 
 def boards_dir():

@@ -49,12 +49,13 @@ def _env():
 def test_the_installed_package_finds_its_data_and_interpreter(installed, tmp_path):
     out = _run([installed / "python", "-c",
                 "from pilotedge import resources as r;"
-                "print(r.firmware_dir(), r.scenarios_dir(), r.micropython(), sep='\\n')"],
+                "print(r.firmware_dir(), r.pilotproto_dir(), r.scenarios_dir(), r.micropython(),"
+                " sep='\\n')"],
                cwd=tmp_path, env=_env(), timeout=60)
-    firmware, scenarios, micropython = (Path(line) for line in out.splitlines())
+    firmware, pilotproto, scenarios, micropython = (Path(line) for line in out.splitlines())
     venv = installed.parent
     assert firmware.is_relative_to(venv) and (firmware / "main.py").is_file()
-    assert (firmware.parent / "protocol" / "pilotproto" / "messages.py").is_file()
+    assert (pilotproto / "messages.py").is_file()
     assert (scenarios / "vessel_batch_48h.toml").is_file()
     assert micropython == installed / "micropython"
 

@@ -18,7 +18,7 @@ def test_a_checkout_uses_its_own_folders():
     assert resources.boards_dir() == REPO / "boards"
     assert resources.scenarios_dir() == REPO / "boards" / "sim" / "scenarios"
     # The firmware imports the same pilotproto as the host.
-    assert resources.protocol_dir() / "pilotproto" == Path(pilotproto.__file__).parent
+    assert resources.pilotproto_dir() == Path(pilotproto.__file__).parent
 
 
 def test_output_goes_under_the_current_folder(tmp_path, monkeypatch):
