@@ -24,4 +24,4 @@ gen: $(STAMP)
 	$(PY) tools/gen_protocol.py
 
 clean:
-	rm -rf $(VENV) build run
+	rm -rf $(VENV) build dist run

@@ -1,7 +1,7 @@
 # pilotedge: pH electrode conversion and deadband pulse dosing (MIT).
 #
 # Placeholder calibration: ideal Nernst slope with temperature compensation and a 0 mV
-# offset at pH 7 (domain-facts 2.1); the calibration issue replaces offset/slope with fitted
+# offset at pH 7 (docs/references.md §2.1); the calibration issue replaces offset/slope with fitted
 # values per electrode. The doser is the simple policy the pH-control issue will replace.
 
 NERNST_MV_PER_K = 0.198421  # ln(10) R / F, mV per K per pH [S28]
@@ -21,7 +21,7 @@ def ph_from_mv(mv, temp_c, offset_mv=0.0, slope_pct=100.0):
 
 class PulseDoser:
     # Outside sp +/- deadband_ph, ask for one pulse of pulse_ul, then wait dead_time_ms for the
-    # reagent to mix in before judging the pH again (domain-facts 1.4: >= 60 s dead time).
+    # reagent to mix in before judging the pH again (docs/references.md §1.4: >= 60 s dead time).
 
     def __init__(self, deadband_ph, pulse_ul, dead_time_ms):
         self.deadband_ph = deadband_ph

@@ -4,11 +4,12 @@
 # Debounce: the counter rises by one on a bad sample and falls by one on a good one, capped
 # at the threshold. The condition becomes active when the counter reaches the threshold and
 # stays active until the counter is back at 0, so threshold x sample period is both the
-# response time and the hysteresis (domain-facts 5.1).
+# response time and the hysteresis (docs/references.md §5.1).
 #
-# Tiers (foxBMS practice, domain-facts 5.1): a tier is active once its debounce counter reaches its
-# threshold, threshold x sample period being the tier's response time. Latching an MSL trip
-# is the caller's job: it must survive a reboot, so it lives with the persisted state.
+# Tiers (foxBMS practice, docs/references.md §5.1): a tier is active once its debounce
+# counter reaches its threshold, threshold x sample period being the tier's response time.
+# Latching an MSL trip is the caller's job: it must survive a reboot, so it lives with the
+# persisted state.
 
 from compat import const
 

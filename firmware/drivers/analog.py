@@ -1,7 +1,7 @@
 # pilotedge: ratiometric analog sensors on an ADC: the pressure transducer and the NTC (MIT).
 #
 # Both are read as a ratio of signal to supply measured by the same ADC, which cancels
-# supply drift (domain-facts 4.5).
+# supply drift (docs/references.md §4.5).
 #
 # Ratiometric pressure transducer: it outputs 10-90 % of its supply over its range
 # [S81][S82]; an interface IC clamps at 4 % / 96 %, so below 4 % or above 96 % is

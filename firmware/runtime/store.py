@@ -13,7 +13,7 @@
 # State is the small persisted state record: boot count, reset cause, latches, modes. It is
 # separate from the config so that the frequent small writes (a trip latching, a mode
 # change) never put the config at risk, and a damaged state record costs only a boot count.
-# Latched trips live here because they must survive a reboot (domain-facts 5.2).
+# Latched trips live here because they must survive a reboot (docs/references.md §5.2).
 
 import binascii
 import json

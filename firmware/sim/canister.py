@@ -1,6 +1,6 @@
 """LaNi5 metal-hydride canister plant for the virtual bench (MicroPython unix port and CPython).
 
-Source tags [Sxx] and section numbers refer to /work/shared/docs/domain-facts.md; derivation,
+Source tags [Sxx] and section numbers refer to docs/references.md; derivation,
 defaults and simplifications are in docs/plant-models.md.
 
 State: soc = x/x_max of the hydride, n_gas (mol H2 in the free gas volume), one lumped

@@ -1,7 +1,7 @@
 """Constants, helpers and the base class shared by the simulated plants (bench only).
 
 Pure Python + `math`, so the same file runs inside the MicroPython unix port next to the
-firmware and on CPython for the physics tests. Constants as in domain-facts.md (preamble).
+firmware and on CPython for the physics tests. Constants as in docs/references.md (preamble).
 The bench's simulated hardware (this package) imports nothing of the firmware, whose files
 live on the board's flash, so it has its own `const` switch here.
 """

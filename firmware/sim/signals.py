@@ -230,7 +230,7 @@ class PhElectrode(Electrode):
 
     Slope = 0.198421 mV/K·T·slope_pct/100 [S27][S28], isopotential point pH 7 [S27], offset
     (asymmetry) ±30 mV acceptable [S31], τ ≈ 10 s, noise 0.1-0.5 mV, E0 drift 0.5-2 mV/week
-    (domain-facts §2.4, §6): lag, drift and noise act on the electrode mV. A short reads
+    (docs/references.md §2.4, §6): lag, drift and noise act on the electrode mV. A short reads
     0 mV, which is pH 7 and looks plausible.
     """
 

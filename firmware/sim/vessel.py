@@ -1,6 +1,6 @@
 """Bioleaching vessel plant for the virtual bench (runs in the MicroPython unix port and CPython).
 
-Source tags [Sxx] and section numbers refer to /work/shared/docs/domain-facts.md; the full
+Source tags [Sxx] and section numbers refer to docs/references.md; the full
 derivation and the list of simplifications are in docs/plant-models.md.
 
 State (all amounts in mol, so dosing that changes the volume needs no special case):

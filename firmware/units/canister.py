@@ -1,7 +1,7 @@
 # pilotedge: metal-hydride H2 canister monitor: pressure, shell/ambient T, inlet valve (MIT).
 #
 # Runs at 10 Hz. Pressure and shell temperature each pass three foxBMS tiers
-# (domain-facts 5.1): MOL warns, RSL warns and closes the inlet, MSL trips: the inlet is
+# (docs/references.md §5.1): MOL warns, RSL warns and closes the inlet, MSL trips: the inlet is
 # closed in the same cycle and the trip latches in the persisted state until RESET_TRIP
 # with the cause gone, also across a reboot. A faulted pressure or shell sensor closes the
 # inlet (it can no longer be watched). Leak detection and counted SOC are the canister issue;

@@ -24,12 +24,12 @@ _PH_MAX = 15.0
 _TEMP_MIN_C = -5.0
 _TEMP_MAX_C = 110.0
 _ORP_MAX_MV = 1000.0
-# Placeholder tuning for ~10 L and 300 W (domain-facts 1.5: tau of hours, <= 0.43 K/min).
+# Placeholder tuning for ~10 L and 300 W (docs/references.md §1.5: tau of hours, <= 0.43 K/min).
 _KP_PCT_PER_K = 20.0
 _KI_PCT_PER_KS = 0.02
 _PH_DEADBAND = 0.1
 _PH_PULSE_UL = const(1000)
-_PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (domain-facts 1.4)
+_PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (docs/references.md §1.4)
 _ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... DOSE_LIMIT bit 6)
 _ALARM_CODES = (m.EVENT_PH_LOW, m.EVENT_PH_HIGH, m.EVENT_TEMP_HIGH, m.EVENT_SENSOR_FAULT)
 _LOOPS = (m.LOOP_PH, m.LOOP_TEMP, m.LOOP_ORP)
@@ -134,7 +134,7 @@ class Vessel(Unit):
             self.temp_cc = clamp16(int(self.temp.value * 100))
         mv = self._ph_in.read(now_ms)
         if self.temp.ok:
-            # Temperature compensation is mandatory at 45 degC (domain-facts 2.1): without a
+            # Temperature compensation is mandatory at 45 degC (docs/references.md §2.1): without a
             # valid temperature there is no pH, but the electrode is not at fault either.
             ph = None if mv is None else ph_from_mv(mv, self.temp.value)
             if ph is not None and not _PH_MIN <= ph <= _PH_MAX:
@@ -159,7 +159,7 @@ class Vessel(Unit):
             self._ph_low.update(self.ph_milli < cfg["ph_low"], self.ph_milli, cfg["ph_low"])
             self._ph_high.update(self.ph_milli > cfg["ph_high"], self.ph_milli, cfg["ph_high"])
         if self.temp.ok:
-            # temp_high is also the heater interlock (the vessel's MSL, domain-facts 5.1).
+            # temp_high is also the heater interlock (the vessel's MSL, docs/references.md §5.1).
             self._temp_high.update(
                 self.temp_cc > cfg["temp_high"], self.temp_cc * 10, cfg["temp_high"] * 10
             )

@@ -1,6 +1,6 @@
 """`pilotedge bench`: run simulated boards until Ctrl-C and print their endpoints.
 
-    pilotedge bench --scenario boards/sim/scenarios/vessel_batch_48h.toml --speed 60 --boards 2
+    pilotedge bench --scenario vessel_batch_48h --speed 60 --boards 2
 
 Each board prints its protocol pty (for `pilotedge` tools and Link), its REPL pty (for
 `mpremote connect <pty> resume ...` and pytest-embedded) and its flash folder. Resets are
@@ -13,11 +13,14 @@ from pilotproto import schema
 
 from .bench import Bench
 from .bench.board import DEFAULT_HEAP
-from .cli import UserError
+from .bench.scenario import shipped
+from .errors import BenchError, UsageError
 
 
 def add_arguments(parser):
-    parser.add_argument("--scenario", required=True, help="scenario TOML file")
+    parser.add_argument("--scenario", required=True,
+                        help="a scenario TOML file, or the name of a shipped one (%s)"
+                             % ", ".join(shipped()))
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per real second; 0 = as fast as possible "
                              "(default 1)")
@@ -45,9 +48,9 @@ def _report(board, event):
 
 def run(args):
     if args.speed < 0:
-        raise UserError("--speed must be >= 0")
+        raise UsageError("--speed must be >= 0")
     if args.boards < 1:
-        raise UserError("--boards must be >= 1")
+        raise UsageError("--boards must be >= 1")
     bench = Bench(args.scenario, boards=args.boards, speed=args.speed, workdir=args.workdir,
                   seed=args.seed, heap=args.heap, fresh=args.fresh, on_event=_report,
                   trace=args.trace, deploy=not args.no_deploy)
@@ -65,7 +68,7 @@ def run(args):
             time.sleep(1.0)
             for board in bench.boards:
                 if board.crash:
-                    raise UserError(board.crash)
+                    raise BenchError(board.crash)
             slowest_ms = min(bench.state(b)["now_ms"] for b in bench.boards)
             if end_ms is not None and slowest_ms >= end_ms:
                 print("scenario duration (%g s simulated) reached; running on until Ctrl-C"

@@ -1,47 +1,85 @@
-"""The `pilotedge` command: a table of subcommands, each a module with add_arguments/run.
+"""The `pilotedge` command: a thin layer over the library.
 
-Modules are imported only when their subcommand runs, so `pilotedge --help` stays fast and a
-broken optional part cannot stop the others. User errors print one clear line, never a
-traceback, and exit 2.
+`pilotedge --help` is built from the COMMANDS table alone; a subcommand's module, options
+included, is imported only when that subcommand runs, so a broken part cannot stop the
+others. The library raises PilotedgeError for whatever a person must act on; this module is
+the only place that turns one into a line on stderr and an exit status.
 """
 
 import argparse
 import importlib
 import sys
 
+from pilotproto import messages as m
+
+from . import __version__
+from .errors import BenchError, LinkError, PilotedgeError, ResourceError
+
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
 COMMANDS = {
-    "run": ("pilotedge.run", "the main job: a virtual bench board with live view and SQLite log"),
-    "decode": ("pilotedge.decode", "decode a raw serial capture into JSON lines"),
-    "bench": ("pilotedge.bench_cmd", "run simulated boards (virtual bench) until Ctrl-C"),
+    "run": ("pilotedge.run",
+            "follow a simulated board (no hardware needed): live view and SQLite log"),
+    "bench": ("pilotedge.bench_cmd",
+              "run simulated boards and print their ports, until Ctrl-C"),
+    "decode": ("pilotedge.decode", "turn a raw serial capture into JSON lines"),
 }
 
+DESCRIPTION = """\
+pilotedge talks to the edge controllers of a pilot process line: boards that control
+bioleaching vessels (pH, temperature, ORP, dosing pumps, heater) and watch metal-hydride
+hydrogen canisters (pressure, temperature, inlet valve) over a USB or serial cable. With no
+hardware at hand it runs the same firmware on simulated boards (the virtual bench)."""
 
-class UserError(Exception):
-    """A mistake of the user (bad file, port, value): reported in one line, exit code 2."""
+# Exit status of an error class (first match); other library errors are mistakes in what
+# was asked, as argparse's own: 2.
+_STATUS = ((LinkError, 3), (BenchError, 3), (ResourceError, 4), (PilotedgeError, 2))
+_STATUS_HELP = """\
+exit status: 0 done; 2 a mistake in the command, a file or a value; 3 a board or the bench
+could not be reached or failed; 4 part of the installation is missing; 130 Ctrl-C."""
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="pilotedge", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_module=module)
-        importlib.import_module(module).add_arguments(p)
+def _parser():
+    width = max(len(name) for name in COMMANDS)
+    table = "\n".join("  %-*s  %s" % (width, name, help_text)
+                      for name, (_module, help_text) in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="pilotedge", usage="%(prog)s [-h] [--version] COMMAND [options]",
+        description=DESCRIPTION,
+        epilog="commands:\n%s\n\n`pilotedge COMMAND --help` shows a command's options.\n\n%s"
+               % (table, _STATUS_HELP),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        help="print the version and the protocol it speaks",
+                        version="pilotedge %s, protocol %d, schema 0x%08X"
+                                % (__version__, m.VERSION, m.SCHEMA_HASH))
+    parser.add_argument("command", nargs="?", choices=COMMANDS, metavar="COMMAND",
+                        help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
+def one_line(exc):
+    """The message of an error as one line (a board's output tail, say, joined with |)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " | ".join(lines) or type(exc).__name__
+
+
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "_module", None):
+    parser = _parser()
+    top = parser.parse_args(argv)
+    if top.command is None:
         parser.print_help()
         return 2
+    module_name, help_text = COMMANDS[top.command]
+    prog = "pilotedge " + top.command
     try:
-        return importlib.import_module(args._module).run(args) or 0
-    except UserError as exc:
-        print(f"pilotedge {args.command}: {exc}", file=sys.stderr)
-        return 2
+        module = importlib.import_module(module_name)
+        sub = argparse.ArgumentParser(prog=prog, description=help_text)
+        module.add_arguments(sub)
+        return module.run(sub.parse_args(top.args)) or 0
+    except PilotedgeError as exc:
+        print("%s: %s" % (prog, one_line(exc)), file=sys.stderr)
+        return next(status for cls, status in _STATUS if isinstance(exc, cls))
     except KeyboardInterrupt:
         return 130
 

@@ -16,7 +16,7 @@ from pilotproto import convert, framing
 from pilotproto import messages as m
 from pilotproto import schema as s
 
-EncodeError = framing.EncodeError
+from .errors import EncodeError
 
 crc32 = crcmod.predefined.mkPredefinedCrcFun("crc-32")
 
@@ -165,12 +165,12 @@ def encode(msg, fields, seq, flags=0):
     is never wrapped or clipped.
     """
     msg_id = message_id(msg)
-    return encode_raw(msg_id, convert.to_raw(msg_id, fields), seq, flags)
+    return encode_raw(msg_id, _shared(convert.to_raw, msg_id, fields), seq, flags)
 
 
 def encode_raw(msg_id, values, seq, flags=0):
     """Frame one message from raw wire values in spec order; return the bytes incl. 0x00."""
-    framing.check_values(msg_id, values)
+    _shared(framing.check_values, msg_id, values)
     if not (0 <= seq <= 0xFF and 0 <= flags <= 0xFF):
         raise EncodeError("seq %r and flags %r must be 0..255" % (seq, flags))
     fixed, _size, text = _LAYOUTS[msg_id]
@@ -181,6 +181,14 @@ def encode_raw(msg_id, values, seq, flags=0):
         body += fixed.pack(*values)
     body += crc32(body).to_bytes(4, "little")
     return cobs.encode(body) + b"\x00"
+
+
+def _shared(fn, *args):
+    """fn(*args) of the shared codec, with its EncodeError raised as the library's."""
+    try:
+        return fn(*args)
+    except framing.EncodeError as exc:
+        raise EncodeError(str(exc)) from None
 
 
 def param(name):

@@ -9,9 +9,8 @@ import json
 import os
 import sys
 
-from pilotedge.cli import UserError
-
 from . import codec
+from .errors import UsageError
 
 _CHUNK = 1 << 16
 
@@ -24,7 +23,7 @@ def run(args):
     try:
         stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")
     except OSError as exc:
-        raise UserError("cannot read %s: %s" % (args.file, exc.strerror or exc))
+        raise UsageError("cannot read %s: %s" % (args.file, exc.strerror or exc))
     decoder = codec.StreamDecoder()
     out = sys.stdout
     try:
@@ -48,7 +47,7 @@ def _chunks(stream, name):
         try:
             chunk = stream.read(_CHUNK)
         except OSError as exc:
-            raise UserError("cannot read %s: %s" % (name, exc.strerror or exc))
+            raise UsageError("cannot read %s: %s" % (name, exc.strerror or exc))
         if not chunk:
             return
         yield chunk

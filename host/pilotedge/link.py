@@ -14,11 +14,10 @@ from typing import NamedTuple
 
 import serial
 
-from pilotedge import __version__
-from pilotedge.cli import UserError
 from pilotproto import messages as m
 
-from . import codec
+from . import __version__, codec
+from .errors import LinkError
 
 _log = logging.getLogger(__name__)
 
@@ -29,10 +28,6 @@ _LOST_AFTER_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000
 _UPTIME_WRAP_MS = 1 << 32
 
 OPEN, UP, LOST, REFUSED, CLOSED = "open", "up", "lost", "refused", "closed"
-
-
-class LinkError(UserError):
-    """The board cannot be talked to: port, refused handshake or no answer."""
 
 
 class ParamValue(NamedTuple):

@@ -11,6 +11,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .errors import LogError
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -24,12 +26,13 @@ CREATE INDEX IF NOT EXISTS frames_by_msg ON frames (board, msg, unit, host_time)
 
 
 class LogDB:
-    """Append-only frame log; `add` is cheap, `flush` commits."""
+    """Append-only frame log; `add` is cheap, `flush` commits. LogError when `path` cannot
+    be a pilotedge log."""
 
     def __init__(self, path, commit_every_s=1.0, clock=time.time):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -38,8 +41,8 @@ class LogDB:
                                  % (version, SCHEMA_VERSION))
             self._db.executescript(_SCHEMA)
             self._db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
-        except (sqlite3.Error, ValueError) as exc:
-            raise OSError("cannot use %s as a pilotedge log: %s" % (self.path, exc)) from exc
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            raise LogError("cannot use %s as a pilotedge log: %s" % (self.path, exc)) from exc
         self._clock = clock
         self._pending = []
         self._last_commit = clock()

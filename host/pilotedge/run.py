@@ -2,7 +2,7 @@
 
 Starts one virtual-bench board (the real firmware in MicroPython against the simulated
 vessel and canister), connects to its protocol pty like to a board on a cable, shows a live
-view of the telemetry and events, and logs every frame to SQLite (run/pilotedge.sqlite).
+view of the telemetry and events, and logs every frame to SQLite (./run/pilotedge.sqlite).
 
     pilotedge run                       # 48 h vessel batch at 60x real time, until Ctrl-C
     pilotedge run --speed 600 --duration 3600
@@ -10,23 +10,24 @@ view of the telemetry and events, and logs every frame to SQLite (run/pilotedge.
 
 import queue
 
+from . import resources
 from .bench import Bench
-from .bench.scenario import REPO
-from .cli import UserError
-from .link import Link, LinkError
+from .errors import LinkError, UsageError
+from .link import Link
 from .logdb import LogDB
 
-DEFAULT_SCENARIO = REPO / "boards" / "sim" / "scenarios" / "vessel_batch_48h.toml"
-DEFAULT_DB = REPO / "run" / "pilotedge.sqlite"
+DEFAULT_SCENARIO = "vessel_batch_48h"
 _LOGGED = ("VESSEL", "CANISTER", "EVENT", "HEARTBEAT", "LOG", "HELLO")
 
 
 def add_arguments(parser):
-    parser.add_argument("--scenario", default=str(DEFAULT_SCENARIO),
-                        help="bench scenario TOML (default: the 48 h vessel batch)")
+    parser.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                        help="bench scenario: the name of a shipped one or a TOML file "
+                             "(default %(default)s)")
     parser.add_argument("--speed", type=float, default=60.0,
                         help="simulated seconds per real second (default 60)")
-    parser.add_argument("--db", default=str(DEFAULT_DB), help="SQLite log (default %(default)s)")
+    parser.add_argument("--db", help="SQLite log (default run/pilotedge.sqlite in the current "
+                                     "folder)")
     parser.add_argument("--duration", type=float,
                         help="log this many simulated seconds, then stop (default: until Ctrl-C)")
     parser.add_argument("--workdir", help="folder of the board's flash and logs "
@@ -67,13 +68,11 @@ def _sensors(value, names):
 
 def run(args):
     if args.speed <= 0:
-        raise UserError("--speed must be > 0 (the live view follows the board's clock)")
-    try:
-        log = LogDB(args.db)
-    except OSError as exc:
-        raise UserError(str(exc))
+        raise UsageError("--speed must be > 0 (the live view follows the board's clock)")
     bench = Bench(args.scenario, boards=1, speed=args.speed, workdir=args.workdir,
                   fresh=args.fresh)
+    db = args.db or resources.output_dir() / "pilotedge.sqlite"
+    log = LogDB(db)
     try:
         board = bench.start()[0]
         with Link(str(board.protocol_port)) as link:
@@ -82,16 +81,16 @@ def run(args):
             print("%s: %s firmware %d.%d.%d, boot %d; protocol %s, repl %s, flash %s; log %s"
                   % (board.name, hello["board_id"], hello["fw_major"], hello["fw_minor"],
                      hello["fw_patch"], hello["boot_count"], board.protocol_port,
-                     board.repl_port, board.flash_dir, args.db), flush=True)
+                     board.repl_port, board.flash_dir, db), flush=True)
             _follow(link, log, board.name, args)
     except KeyboardInterrupt:
         pass
     except LinkError as exc:
-        raise UserError("%s (board log: %s)" % (exc, bench.workdir)) from exc
+        raise LinkError("%s (board log: %s)" % (exc, bench.workdir)) from exc
     finally:
         bench.stop()
         log.close()
-    print("logged %d frames to %s" % (log_count(args.db), args.db))
+    print("logged %d frames to %s" % (log_count(db), db))
     return 0
 
 
@@ -103,7 +102,7 @@ def _follow(link, log, name, args):
         try:
             frame = frames.get(timeout=5.0)
         except queue.Empty:
-            raise UserError("no frames from %s for 5 s (link %s)" % (name, link.state))
+            raise LinkError("no frames from %s for 5 s (link %s)" % (name, link.state))
         if frame.name in ("HEARTBEAT", "HELLO"):
             uptime_s = frame.fields()["uptime"]
         log.add(name, frame, uptime_s)

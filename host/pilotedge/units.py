@@ -9,10 +9,10 @@ import re
 
 import pint
 
-from pilotedge.cli import UserError
 from pilotproto import schema as s
 
 from .codec import message_id, param
+from .errors import EncodeError, UnitError
 
 ureg = pint.UnitRegistry()
 # pH gets its own dimension, not "dimensionless": otherwise "2 %" would convert to 0.02 pH.
@@ -25,16 +25,15 @@ ureg.define("normal_litre = mol / 22.41396954 = NL = normal_liter")
 _QUANTITY = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
-class UnitError(UserError, ValueError):
-    """A user-supplied quantity is unreadable or of the wrong dimension."""
-
-
 def field_unit(msg, field):
-    """Unit of a message field as the spec gives it (pint syntax), or None."""
-    for name, _code, _scale, unit, _enum, _bits in s.FIELDS[message_id(msg)]:
+    """Unit of a message field as the spec gives it (pint syntax), or None; EncodeError if
+    the message has no such field."""
+    fields = s.FIELDS[message_id(msg)]
+    for name, _code, _scale, unit, _enum, _bits in fields:
         if name == field:
             return unit
-    raise KeyError("%s has no field %r" % (msg, field))
+    raise EncodeError("%s has no field %r (fields: %s)"
+                      % (msg, field, ", ".join(f[0] for f in fields)))
 
 
 def param_unit(name):

@@ -46,12 +46,12 @@ def test_pid_derivative_acts_on_measurement_only():
 
 
 def test_nernst_slope_and_ph():
-    near(slope_mv(25.0), 59.16, 0.01)  # domain-facts 2.1
+    near(slope_mv(25.0), 59.16, 0.01)  # docs/references.md §2.1
     near(slope_mv(45.0), 63.13, 0.01)
     near(ph_from_mv(0.0, 25.0), 7.0, 1e-9)
     mv = -slope_mv(45.0) * (1.7 - 7.0)
     near(ph_from_mv(mv, 45.0), 1.7, 1e-9)
-    # With a 25 degC slope at 45 degC the reading would be ~0.36 pH low (domain-facts 2.1).
+    # With a 25 degC slope at 45 degC the reading would be ~0.36 pH low (docs/references.md §2.1).
     near(ph_from_mv(mv, 25.0), 1.34, 0.01)
     near(ph_from_mv(mv + 10.0, 45.0, offset_mv=10.0), 1.7, 1e-9)
 

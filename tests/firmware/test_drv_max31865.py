@@ -7,7 +7,7 @@ from drivers.max31865 import MAX31865, cvd_r_ohm, cvd_t_c
 from hal.fake import FakePin
 from hal.fakebus import FakeSPI
 
-# IEC 60751 PT100 table values (ohm), two decimals [S60]; 45 degC from domain-facts 3.2.
+# IEC 60751 PT100 table values (ohm), two decimals [S60]; 45 degC from docs/references.md §3.2.
 PT100_TABLE = (
     (-200, 18.52),
     (-100, 60.26),

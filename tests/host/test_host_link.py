@@ -5,8 +5,8 @@ import pytest
 from fakeboard import FakeBoard, FakeClock, wait_until
 
 from pilotedge import link as link_mod
-from pilotedge.cli import UserError
 from pilotedge.codec import EncodeError
+from pilotedge.errors import PilotedgeError
 from pilotproto import messages as m
 
 
@@ -201,8 +201,8 @@ def test_telemetry_subscriptions_and_sequence_gaps(board, link):
     assert counters["rx_frames"] == 5 and counters["tx_frames"] == 1  # HELLO both ways
 
 
-def test_wrong_port_is_a_one_line_user_error():
-    with pytest.raises(UserError, match="cannot open /dev/pilotedge-no-such-port"):
+def test_wrong_port_is_a_one_line_library_error():
+    with pytest.raises(PilotedgeError, match="cannot open /dev/pilotedge-no-such-port"):
         link_mod.Link("/dev/pilotedge-no-such-port")
 
 

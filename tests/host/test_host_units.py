@@ -3,7 +3,7 @@
 import pytest
 
 from pilotedge import units
-from pilotedge.cli import UserError
+from pilotedge.errors import PilotedgeError
 from pilotproto import messages as m
 from pilotproto import schema as s
 
@@ -51,7 +51,7 @@ def test_parse_converts_to_the_spec_unit(text, unit, value):
 def test_parse_refuses_clearly(text, unit, words):
     with pytest.raises(units.UnitError) as err:
         units.parse(text, unit)
-    assert isinstance(err.value, UserError)
+    assert isinstance(err.value, PilotedgeError)
     for word in words:
         assert word in str(err.value)
 

@@ -100,6 +100,7 @@ def test_trace_has_each_pin_edge_and_sample_at_its_millisecond(bench):
 
 @pytest.mark.bench(trace=True)
 def test_trace_sees_a_sensor_fault_from_its_millisecond(bench):
+    sim_s(bench, 1)  # a few good samples first
     before_ms = bench.state(0)["now_ms"]
     bench.inject(0, "sensor_open", target="v0_orp")
     after_ms = bench.state(0)["now_ms"]

@@ -1,4 +1,4 @@
-"""Physics checks of the LaNi5 canister plant against domain-facts.md §4."""
+"""Physics checks of the LaNi5 canister plant against docs/references.md §4."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Physics checks of the vessel plant against the numbers in domain-facts.md §1."""
+"""Physics checks of the vessel plant against the numbers in docs/references.md §1."""
 
 import math
 

@@ -5,15 +5,18 @@ import shutil
 import time
 from pathlib import Path
 
-from .board import DEFAULT_HEAP, BenchError, SimBoard
-from .scenario import HOST_EVENTS, REPO, BoardNames, Scenario, check_event, load
+from .. import resources
+from ..errors import BenchError
+from .board import DEFAULT_HEAP, SimBoard
+from .scenario import HOST_EVENTS, BoardNames, Scenario, check_event, load
 from .trace import Trace
 
 
 class Bench:
     """Boards named <board id><n> (sim0, sim1, ...), each with its own flash folder under
-    workdir (default run/bench/<scenario name>; kept between runs like a board's flash
-    unless fresh=True) and its own endpoints.
+    workdir (default run/bench/<scenario name> under the current folder; kept between runs
+    like a board's flash unless fresh=True) and its own endpoints. scenario: a Scenario, a
+    TOML file or the name of a shipped scenario.
 
     speed: simulated seconds per real second (0 = as fast as the host can). seed: overrides
     the scenario's; board n uses seed + 7919·n. on_event(board, event) sees every event a
@@ -34,7 +37,8 @@ class Bench:
             self.scenario = dataclasses.replace(
                 self.scenario, board_json=dict(self.scenario.board_json, **presets))
         self._names = BoardNames(self.scenario.board)
-        self.workdir = Path(workdir or REPO / "run" / "bench" / self.scenario.name)
+        workdir = workdir or resources.output_dir() / "bench" / self.scenario.name
+        self.workdir = Path(workdir).absolute()  # board processes run in their flash folders
         self._count = boards
         self._speed = speed
         self._seed = seed

@@ -43,16 +43,15 @@ from pathlib import Path
 
 from pilotproto import messages as m
 
-from .. import codec
-from ..cli import UserError
+from .. import codec, resources
+from ..errors import BenchError
 from .relay import Relay
-from .scenario import REPO
 
 _log = logging.getLogger(__name__)
 
-FIRMWARE = REPO / "firmware"
-PILOTPROTO = REPO / "protocol" / "pilotproto"
-MICROPYTHON = Path(os.environ.get("MICROPYTHON", REPO / ".venv" / "bin" / "micropython"))
+FIRMWARE = resources.firmware_dir()
+PILOTPROTO = resources.pilotproto_dir()
+MICROPYTHON = resources.micropython()
 # Code is frozen into flash on a board but lives in the heap here: the sim's own modules and
 # the firmware's bytecode take about 230 KB, so 384 KB leaves the firmware roughly what an
 # RP2040 or ESP32 port leaves a frozen application (110-190 KB).
@@ -83,10 +82,6 @@ def _operator_heartbeat():
     fields = {"uptime": 0, "state": "RUN", "faults": 0, "overruns": 0, "cycle_max": 0,
               "heap_free": 0, "rx_errors": 0}
     return codec.encode("HEARTBEAT", fields, 0).hex()
-
-
-class BenchError(UserError):
-    """The bench could not start or talk to a board process."""
 
 
 class SimBoard:

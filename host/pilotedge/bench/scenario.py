@@ -13,11 +13,9 @@ from pathlib import Path
 
 from pilotproto import schema
 
-from .. import codec
-from ..cli import UserError
+from .. import codec, resources
+from ..errors import EncodeError, ScenarioError
 
-REPO = Path(__file__).resolve().parents[3]
-BOARDS = REPO / "boards"
 UNIT_BOARD = 255  # wire unit number of the board's own parameters
 
 _TOP = ("name", "description", "bench", "ambient", "plant", "inputs", "sensors", "outputs",
@@ -62,10 +60,6 @@ EVENTS = {
 HOST_EVENTS = ("serial_noise", "param", "command")
 # COMMAND arguments that may be given by enum member name, per verb (protocol/README.md).
 _ARG_ENUMS = {"SET_MODE": ("LOOP", "MODE"), "SET_OUTPUT": ("OUT", None), "DOSE": ("OUT", None)}
-
-
-class ScenarioError(UserError):
-    """A scenario or an injected event that does not fit the board."""
 
 
 @dataclass
@@ -136,7 +130,7 @@ class BoardNames:
         try:
             spec = codec.param(name)
             codec.param_to_raw(name, _number(value, where + ".value"))
-        except codec.EncodeError as e:
+        except EncodeError as e:
             raise ScenarioError("%s: %s" % (where, e))
         if spec[0] != kind:
             raise ScenarioError("%s: %s is a %s parameter, %s is a %s"
@@ -172,7 +166,17 @@ def check_event(names, event, where="event"):
         event.update(unit=unit, name=name, value=value)
     if do == "set" and not isinstance(event["values"], dict):
         raise ScenarioError("%s: set needs values = { input = value, ... }" % where)
+    if do == "serial_noise":
+        _check_noise(event, where)
     return event
+
+
+def _check_noise(event, where):
+    if event.get("direction", "both") not in ("to_host", "to_board", "both"):
+        raise ScenarioError("%s: direction must be to_host, to_board or both" % where)
+    for key in ("flip", "drop", "insert"):
+        if not 0 <= event.get(key, 0) <= 1:
+            raise ScenarioError("%s: %s is a probability per byte, 0..1" % (where, key))
 
 
 def _enum(enum, value, where):
@@ -199,9 +203,28 @@ def _command(names, event, where):
     return fields
 
 
-def load(path, board_dir=None):
-    """Read and check a scenario file; ScenarioError (one line) when anything is off."""
-    path = Path(path)
+def shipped():
+    """Names of the scenarios that ship with pilotedge."""
+    return sorted(p.stem for p in resources.scenarios_dir().glob("*.toml"))
+
+
+def find(name):
+    """The scenario file `name` means: a path, or the name of a shipped scenario such as
+    "fault_drills"."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    packaged = resources.scenarios_dir() / (path.stem + ".toml")
+    if path.parent == Path(".") and packaged.is_file():
+        return packaged
+    raise ScenarioError("no scenario file %s: give a TOML file or a shipped scenario (%s)"
+                        % (name, ", ".join(shipped())))
+
+
+def load(name, board_dir=None):
+    """Read and check a scenario (a file, or a shipped scenario by name); ScenarioError (one
+    line) when anything is off."""
+    path = find(name)
     try:
         raw = tomllib.loads(path.read_text())
     except OSError as e:
@@ -218,7 +241,8 @@ def _build(raw, default_name, board_dir):
     _keys(raw, _TOP, "scenario")
     bench = raw.get("bench", {})
     _keys(bench, _BENCH, "bench")
-    board_file = Path(board_dir or BOARDS / bench.get("board", "sim")) / "board.json"
+    board_dir = board_dir or resources.boards_dir() / bench.get("board", "sim")
+    board_file = Path(board_dir) / "board.json"
     try:
         board = json.loads(board_file.read_text())
     except (OSError, ValueError) as e:
