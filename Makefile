@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint gen clean
+.PHONY: run test hil gen clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,7 +18,19 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) tools/gen_protocol.py --check
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --ignore=tests/hil
+	$(MAKE) hil
+
+# The hardware-in-the-loop suite on the virtual bench (tests/hil/rigs/bench.toml), then on a
+# bench board driven only through its ports as a bare real board; results (JUnit XML, one
+# folder of logs per test) under run/hil/<rig>/. On a real rig:
+#   .venv/bin/pytest tests/hil --rig tests/hil/rigs/esp32_devkitc.toml --port /dev/ttyUSB0
+HIL = $(PY) -m pytest -q tests/hil -rs -o junit_family=xunit1
+hil: $(STAMP)
+	$(HIL) --rig tests/hil/rigs/bench.toml --junitxml=run/hil/bench/junit.xml \
+	    --root-logdir=run/hil/bench
+	$(HIL) --rig tests/hil/rigs/bare_sim.toml --port bench \
+	    --junitxml=run/hil/bare-sim/junit.xml --root-logdir=run/hil/bare-sim
 
 gen: $(STAMP)
 	$(PY) tools/gen_protocol.py

@@ -204,6 +204,12 @@ class Link:
         self.subscribe(put, *names)
         return frames
 
+    def write_raw(self, data):
+        """Write bytes to the board as they are, framed or not: for tests of how the board
+        treats damaged or foreign input. Frames sent this way are not answered to anyone."""
+        with self._tx_lock:
+            self._write(data)
+
     def counters(self):
         """Frames each way, receive errors by kind, and frames lost (sequence gaps)."""
         return {
@@ -288,13 +294,15 @@ class Link:
 
     def _send(self, msg, fields):
         with self._tx_lock:
-            wire = codec.encode(msg, fields, self._tx_seq)
-            try:
-                self._port.write(wire)
-            except (serial.SerialException, OSError) as exc:
-                raise LinkError("cannot write to %s: %s" % (self.url, exc))
+            self._write(codec.encode(msg, fields, self._tx_seq))
             self._tx_seq = (self._tx_seq + 1) & 0xFF
             self.tx_frames += 1
+
+    def _write(self, data):
+        try:
+            self._port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError("cannot write to %s: %s" % (self.url, exc))
 
     # -- reader thread ---------------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""What the HIL tests share: waiting on the board's frames in the board's own time, and the
+wire numbers of its units and sensors from its board file.
+
+Every wait is on frames (the board's heartbeats carry its uptime), so the same test paces
+itself on a real board at 1x and on the bench at any speed; the wall-clock limits only end
+a hung test, nothing asserts how long anything took.
+"""
+
+import json
+import queue
+import time
+
+from pilotedge import resources
+from pilotedge.bench.scenario import BoardNames
+
+WAIT_S = 120.0
+
+
+class Board:
+    """The board under test as its board file describes it: unit numbers, sensors, outputs."""
+
+    def __init__(self, name):
+        with open(resources.boards_dir() / name / "board.json") as f:
+            self.file = json.load(f)
+        self.names = BoardNames(self.file)
+        self.units = self.names.unit_numbers
+
+    def part(self, unit, role):
+        """The board file's name of a unit's part (its heater output, its temp sensor...)."""
+        for kind in ("vessels", "canisters"):
+            for spec in self.file["units"].get(kind, ()):
+                if spec["name"] == unit:
+                    return spec[role]
+        raise KeyError(unit)
+
+
+def next_frame(frames, accept, timeout=WAIT_S):
+    """From a Link.listen() queue, the first frame accept(frame) likes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "no matching frame within %.0f s" % timeout
+        try:
+            frame = frames.get(timeout=min(left, 1.0))
+        except queue.Empty:
+            continue
+        if accept(frame):
+            return frame
+
+
+def board_seconds(link, seconds):
+    """Wait until the board's own uptime has advanced by `seconds`; its last HEARTBEAT."""
+    beats = link.listen("HEARTBEAT")
+    first = next_frame(beats, lambda f: True).fields()["uptime"]
+    return next_frame(beats, lambda f: f.fields()["uptime"] >= first + seconds).fields()
+
+
+def telemetry(link, name="VESSEL", accept=lambda f: True):
+    """The fields of the next telemetry frame of that message that accept(fields) likes."""
+    frames = link.listen(name)
+    return next_frame(frames, lambda f: accept(f.fields())).fields()
+
+
+def ready(link):
+    """Wait until the board's vessel sensors are valid and the board hears our heartbeats
+    (it needs both before it takes a manual command)."""
+    telemetry(link, "VESSEL", lambda f: f["sensor_ok"] & 3 == 3)
+    board_seconds(link, 2)
+
+
+def result(ack):
+    return ack.fields()["result"]
