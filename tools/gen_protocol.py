@@ -32,6 +32,8 @@ class SpecError(ValueError):
 def load_spec(path=SPEC):
     with open(path, "rb") as f:
         spec = tomllib.load(f)
+    # The VERB enum is the verbs' values: one place to add a verb, its arguments with it.
+    spec["enums"]["VERB"] = {name: v["value"] for name, v in spec["verbs"].items()}
     validate(spec)
     return spec
 
@@ -63,11 +65,80 @@ def validate(spec):
                 raise SpecError(f"{msg['name']}.{fld['name']}: unknown enum {fld['enum']}")
         if fixed_size(msg) > max_payload:
             raise SpecError(f"{msg['name']} payload exceeds {max_payload} bytes")
+    kinds = _validate_units(spec)
     for p in spec["param"]:
         if not p["min"] <= p["default"] <= p["max"]:
             raise SpecError(f"param {p['kind']}.{p['name']}: default outside min..max")
         if len(p["name"]) > 16:
             raise SpecError(f"param {p['name']}: names are at most 16 bytes on the wire")
+        if p["kind"] not in kinds:
+            raise SpecError(f"param {p['name']}: kind {p['kind']!r} is not one of {kinds}")
+    _validate_verbs(spec, kinds)
+    if 2 * proto["progress_ms"] > proto["progress_timeout_ms"]:
+        raise SpecError("progress_ms: a host must hear twice within progress_timeout_ms")
+    names = [name for _comment, group in constants(spec) for name, _value in group]
+    clash = {n for n in names if names.count(n) > 1}
+    if clash:
+        raise SpecError("generated names clash: %s" % ", ".join(sorted(clash)))
+
+
+def _validate_units(spec):
+    """The unit kinds, "board" first; each kind's section is a HELLO count field."""
+    proto = spec["protocol"]
+    if not 0 <= proto["unit_board"] <= 0xFF:
+        raise SpecError("unit_board must fit the unit field (0..255)")
+    hello = {f["name"]: f["type"] for f in _message(spec, "HELLO")["fields"]}
+    kinds = ["board"]
+    for unit in spec["unit"]:
+        if unit["kind"] in kinds:
+            raise SpecError(f"unit kind {unit['kind']!r} is defined twice")
+        if hello.get(unit["section"]) != "B":
+            raise SpecError(f"unit {unit['kind']}: HELLO needs a B field {unit['section']!r}")
+        kinds.append(unit["kind"])
+    return kinds
+
+
+def _validate_verbs(spec, kinds):
+    for name, verb in spec["verbs"].items():
+        if not 0 <= verb["value"] <= 0xFF or list(spec["enums"]["VERB"].values()).count(
+            verb["value"]
+        ) > 1:
+            raise SpecError(f"verb {name}: value must be 0..255 and unique")
+        for unit in verb["units"]:
+            if unit not in kinds:
+                raise SpecError(f"verb {name}: unit {unit!r} is not one of {kinds}")
+        unknown = set(verb) - {"value", "units", "doc", "arg0", "arg1"}
+        if unknown:
+            raise SpecError(f"verb {name}: unknown key {sorted(unknown)[0]!r}")
+        for key in ("arg0", "arg1"):
+            if key in verb:
+                arg_bounds(spec, verb[key], f"verb {name}.{key}")
+
+
+def _message(spec, name):
+    return next(m for m in spec["message"] if m["name"] == name)
+
+
+def arg_bounds(spec, arg, where="argument"):
+    """(min, max, allowed values or None when every value in between is) of a COMMAND
+    argument; SpecError when the spec entry is malformed or does not fit its field."""
+    if arg is None:
+        return 0, 0, None
+    if "enum" in arg:
+        members = spec["enums"].get(arg["enum"])
+        if members is None:
+            raise SpecError(f"{where}: unknown enum {arg['enum']}")
+        names = arg.get("only", list(members))
+        if not set(names) <= set(members):
+            raise SpecError(f"{where}: only names members {arg['enum']} lacks")
+        values = sorted(members[n] for n in names)
+        lo, hi = values[0], values[-1]
+        return lo, hi, None if values == list(range(lo, hi + 1)) else tuple(values)
+    lo, hi = arg["min"], arg["max"]
+    bounds = raw_bounds("i")
+    if not bounds[0] <= lo <= hi <= bounds[1]:
+        raise SpecError(f"{where}: min..max must be ordered and fit the i32 argument")
+    return lo, hi, None
 
 
 def fixed_fmt(msg):
@@ -90,7 +161,7 @@ def raw_bounds(code):
 
 def schema_hash(spec):
     """CRC-32 of the canonical spec: the role of MAVLink's CRC_EXTRA, over everything."""
-    canon = {k: spec[k] for k in ("protocol", "enums", "message", "param")}
+    canon = {k: spec[k] for k in ("protocol", "unit", "enums", "verbs", "message", "param")}
     text = json.dumps(canon, sort_keys=True, separators=(",", ":"))
     return zlib.crc32(text.encode())
 
@@ -99,12 +170,59 @@ def to_raw(value, scale):
     return int(round(value / scale))
 
 
-def render_messages(spec):
+def command_window_ms(proto):
+    """A host's whole retry window for one COMMAND: every transmission timed out, then the
+    longest wait after an IN_PROGRESS."""
+    return proto["cmd_timeout_ms"] * (proto["cmd_retries"] + 1) + proto["progress_timeout_ms"]
+
+
+def constants(spec):
+    """Every named constant of messages.py as (comment, [(name, value)]) groups."""
     proto = spec["protocol"]
     header_size = struct.calcsize(proto["header"])
+    groups = [
+        (
+            None,
+            [
+                ("VERSION", proto["version"]),
+                ("SCHEMA_HASH", "0x%08X" % schema_hash(spec)),
+                ("MAX_BODY", proto["max_body"]),
+                ("HEADER_SIZE", header_size),
+                ("CRC_SIZE", 4),
+                ("MAX_PAYLOAD", proto["max_body"] - header_size - 4),
+                ("HEARTBEAT_MS", proto["heartbeat_ms"]),
+                ("LINK_LOST_MISSED", proto["link_lost_missed"]),
+                ("UNIT_BOARD", proto["unit_board"]),
+            ],
+        ),
+        (
+            "COMMAND retries of a host, and the board's exactly-once memory: CMD_MEMORY ids,"
+            "\n# each kept CMD_KEEP_MS (twice the host's whole retry window)",
+            [
+                ("CMD_TIMEOUT_MS", proto["cmd_timeout_ms"]),
+                ("CMD_RETRIES", proto["cmd_retries"]),
+                ("PROGRESS_TIMEOUT_MS", proto["progress_timeout_ms"]),
+                ("PROGRESS_MS", proto["progress_ms"]),
+                ("CMD_KEEP_MS", 2 * command_window_ms(proto)),
+                ("CMD_MEMORY", proto["cmd_memory"]),
+            ],
+        ),
+    ]
+    for enum, members in spec["enums"].items():
+        groups.append((enum, [(f"{enum}_{name}", value) for name, value in members.items()]))
+    groups.append(("Message ids", [(f"MSG_{m['name']}", m["id"]) for m in spec["message"]]))
+    for m in spec["message"]:
+        fields = [(f"{m['name']}_{f['name'].upper()}", i) for i, f in enumerate(m["fields"])]
+        fields.append((f"{m['name']}_NFIELDS", len(m["fields"])))
+        groups.append((f"{m['name']}: field positions in its value list, and their count", fields))
+    return groups
+
+
+def render_messages(spec):
     lines = [
         HEADER,
-        '"""Message ids, formats, enums and parameters of the pilotedge protocol."""\n',
+        '"""Message ids, formats, field positions, enums, verbs, unit kinds and parameters of',
+        'the pilotedge protocol."""\n',
         "try:",
         "    from micropython import const",
         "except ImportError:  # CPython",
@@ -113,25 +231,14 @@ def render_messages(spec):
         "        return x",
         "",
         "",
-        f"VERSION = const({proto['version']})",
-        f"SCHEMA_HASH = const(0x{schema_hash(spec):08X})",
-        f"MAX_BODY = const({proto['max_body']})",
-        f'HEADER_FMT = "{proto["header"]}"',
-        f"HEADER_SIZE = const({header_size})",
-        "CRC_SIZE = const(4)",
-        f"MAX_PAYLOAD = const({proto['max_body'] - header_size - 4})",
-        f"HEARTBEAT_MS = const({proto['heartbeat_ms']})",
-        f"LINK_LOST_MISSED = const({proto['link_lost_missed']})",
-        "",
+        f'HEADER_FMT = "{spec["protocol"]["header"]}"',
     ]
-    for enum, members in spec["enums"].items():
-        lines.append(f"# {enum}")
-        lines += [f"{enum}_{name} = const({value})" for name, value in members.items()]
+    for comment, names in constants(spec):
+        if comment:
+            lines.append(f"# {comment}")
+        lines += [f"{name} = const({value})" for name, value in names]
         lines.append("")
-    lines.append("# Message ids")
-    lines += [f"MSG_{m['name']} = const({m['id']})" for m in spec["message"]]
     lines += [
-        "",
         "# id -> (name, fixed struct format, fixed size, has text tail). A field's raw range",
         "# follows from its struct code (framing.RANGES); an Ns string is checked by length.",
         "MESSAGES = {",
@@ -141,6 +248,26 @@ def render_messages(spec):
         lines.append(f'    {m["id"]}: ("{m["name"]}", "{fixed_fmt(m)}", {fixed_size(m)}, {text}),')
     lines += [
         "}",
+        "",
+        "# VERB -> (units that take it: unit kinds or \"board\", arg0, arg1); an argument is",
+        "# (min, max, the values allowed or None for all of min..max), checked on decoding",
+        "VERBS = {",
+    ]
+    for verb in spec["verbs"].values():
+        args = ", ".join(repr(arg_bounds(spec, verb.get(k))) for k in ("arg0", "arg1"))
+        lines.append(f"    {verb['value']}: ({tuple(verb['units'])!r}, {args}),")
+    lines += [
+        "}",
+        "",
+        "# Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)",
+        "UNIT_KINDS = (",
+    ]
+    hello = [f["name"] for f in _message(spec, "HELLO")["fields"]]
+    for unit in spec["unit"]:
+        at = hello.index(unit["section"])
+        lines.append(f'    ("{unit["kind"]}", "{unit["section"]}", {at}),')
+    lines += [
+        ")",
         "",
         "# Parameters: (kind, name, unit, scale, raw min, raw max, raw default, hw_limit key)",
         "PARAMS = (",
@@ -180,8 +307,26 @@ def render_schema(spec):
     for enum, members in spec["enums"].items():
         inner = ", ".join(f'{v}: "{k}"' for k, v in members.items())
         lines.append(f'    "{enum}": {{{inner}}},')
+    lines += [
+        "}",
+        "",
+        "# VERB name -> (units that take it, arg0, arg1); an argument is None (it must be 0)",
+        "# or (name, enum or None, allowed member names or None for all, min, max, unit)",
+        "VERBS = {",
+    ]
+    for name, verb in spec["verbs"].items():
+        args = [_schema_arg(spec, verb.get(k)) for k in ("arg0", "arg1")]
+        lines.append(f'    "{name}": ({tuple(verb["units"])!r}, {args[0]!r}, {args[1]!r}),')
     lines += ["}", ""]
     return "\n".join(lines)
+
+
+def _schema_arg(spec, arg):
+    if arg is None:
+        return None
+    lo, hi, _values = arg_bounds(spec, arg)
+    only = tuple(arg["only"]) if "only" in arg else None
+    return (arg["name"], arg.get("enum"), only, lo, hi, arg.get("unit"))
 
 
 def _eng(raw, scale):
@@ -216,8 +361,50 @@ def render_tables(spec):
             ("max frame", "%d bytes (COBS adds 1, delimiter 1)" % (proto["max_body"] + 2)),
             ("heartbeat period", "%d ms" % proto["heartbeat_ms"]),
             ("link lost after", "%d missed heartbeats" % proto["link_lost_missed"]),
+            ("unit number of the board", proto["unit_board"]),
+            (
+                "COMMAND resends",
+                "after %d ms without an ACK, at most %d"
+                % (proto["cmd_timeout_ms"], proto["cmd_retries"]),
+            ),
+            (
+                "wait after IN_PROGRESS",
+                "%d ms, restarted by each IN_PROGRESS (sent at least every %d ms)"
+                % (proto["progress_timeout_ms"], proto["progress_ms"]),
+            ),
+            ("host's whole retry window", "%d ms" % command_window_ms(proto)),
+            (
+                "exactly-once memory",
+                "%d cmd_ids, each kept %d ms after its last ACK; more new commands in that "
+                "time: REJECTED, BUSY" % (proto["cmd_memory"], 2 * command_window_ms(proto)),
+            ),
         ],
     )
+    lines += ["### Unit kinds", ""]
+    lines += _table(
+        ("number", "kind", "board-file section and HELLO field", "params"),
+        [
+            (
+                i,
+                u["kind"],
+                "`%s`" % u["section"],
+                ", ".join(p["name"] for p in spec["param"] if p["kind"] == u["kind"]),
+            )
+            for i, u in enumerate(spec["unit"])
+        ],
+    )
+    lines += [
+        "Units are numbered kind by kind in this order, the units of a kind in board-file "
+        "order; the board itself is unit %d." % proto["unit_board"],
+        "",
+        "### Verbs",
+        "",
+    ]
+    rows = []
+    for name, verb in spec["verbs"].items():
+        args = [_arg_text(spec, verb.get(k)) for k in ("arg0", "arg1")]
+        rows.append((name, verb["value"], ", ".join(verb["units"]), *args, verb["doc"]))
+    lines += _table(("verb", "value", "units", "arg0", "arg1", "does"), rows)
     lines += ["### Messages", ""]
     for msg in spec["message"]:
         size = fixed_size(msg)
@@ -265,6 +452,17 @@ def render_tables(spec):
     ]
     lines += _table(("kind", "name", "unit", "scale", "min", "max", "default", "hw_limit"), rows)
     return "\n".join(lines)
+
+
+def _arg_text(spec, arg):
+    if arg is None:
+        return "0"
+    lo, hi, _values = arg_bounds(spec, arg)
+    if "enum" in arg:
+        only = " " + ", ".join(arg["only"]) if "only" in arg else ""
+        return "%s: %s%s" % (arg["name"], arg["enum"], only)
+    unit = " " + arg["unit"] if "unit" in arg else ""
+    return "%s: %d .. %d%s" % (arg["name"], lo, hi, unit)
 
 
 def render_readme(spec, current):

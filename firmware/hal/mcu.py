@@ -87,6 +87,7 @@ class Hal:
         self.clock = _Clock()
         self.wdt = None
         self.flash_dir = ""
+        self.uptime_start_ms = 0  # the runtime's uptime at boot
         self.uart = self._protocol_port(board)
 
     def _protocol_port(self, board):

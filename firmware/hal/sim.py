@@ -201,6 +201,7 @@ class SimHal:
             self.world.restore(resume)
         self.world.advance_to(self.world.now_ms + cfg.get("off_ms", 0))  # board without power
         self.flash_dir = cfg["flash_dir"]
+        self.uptime_start_ms = 0  # the runtime's uptime at boot
         self._cause = cfg["reset_cause"]
         # The firmware runs: False after a soft reset in raw REPL mode (as on a board, main.py
         # is skipped) and once main.py has ended (sim/run.py).

@@ -1,19 +1,18 @@
 # pilotedge: bounded, preallocated EVENT queue that drops the oldest entry (MIT).
 #
-# Entries are EVENT values in spec order (unit, kind, code, severity, value, limit, uptime),
-# kept in one preallocated ring, so raising and sending an event allocates nothing. When the
-# host is away the queue keeps the newest `size` events and counts what it dropped.
+# Entries are EVENT value lists (positions from the spec, messages.EVENT_*), kept in one
+# preallocated ring, so raising and sending an event allocates nothing (but the uptime
+# past 2**30 ms on a 32-bit port, see scheduler.Uptime). When the host is away the queue
+# keeps the newest `size` events and counts what it dropped.
 
-from compat import const
 from pilotproto import messages as m
 
-UNIT_BOARD = const(255)  # EVENT/COMMAND/PARAM unit number of the board itself
-_FIELDS = const(7)  # values of one EVENT
+_FIELDS = m.EVENT_NFIELDS
 
 
 class EventQueue:
     def __init__(self, uptime, size=16):
-        self._uptime = uptime  # object with .ms, the runtime's wrap-free uptime
+        self._uptime = uptime  # scheduler.Uptime: .ms is the wire uptime
         self._size = size
         # One flat ring of `size` entries of _FIELDS ints, and the list that peek() fills
         # with the oldest one: fewer, larger objects than a list per entry.
@@ -32,13 +31,13 @@ class EventQueue:
             self.dropped += 1
         r = self._ring
         i = (self._head + self.count) % size * _FIELDS
-        r[i] = unit
-        r[i + 1] = kind
-        r[i + 2] = code
-        r[i + 3] = severity
-        r[i + 4] = value
-        r[i + 5] = limit
-        r[i + 6] = self._uptime.ms
+        r[i + m.EVENT_UNIT] = unit
+        r[i + m.EVENT_KIND] = kind
+        r[i + m.EVENT_CODE] = code
+        r[i + m.EVENT_SEVERITY] = severity
+        r[i + m.EVENT_VALUE] = value
+        r[i + m.EVENT_LIMIT] = limit
+        r[i + m.EVENT_UPTIME] = self._uptime.ms
         self.count += 1
 
     def peek(self):

@@ -2,25 +2,25 @@
 #
 # Receives with a non-blocking readinto() into a preallocated buffer and the shared
 # framing.Decoder; answers HELLO, tracks host heartbeats (link lost after LINK_LOST_MISSED),
-# runs COMMANDs exactly once, serves PARAM_GET/SET, and sends HEARTBEAT, telemetry, EVENTs
-# and rate-limited LOGs. Telemetry and heartbeat frames are encoded from value lists that
-# are allocated once and refilled in place, so sending them allocates nothing.
+# checks and runs COMMANDs exactly once, serves PARAM_GET/SET, and sends HEARTBEAT,
+# telemetry, EVENTs and rate-limited LOGs. Every layout, verb and argument range comes from
+# the generated spec tables; a unit is to the endpoint an object with a KIND, command(),
+# stop(), set_link() and a telemetry value list for its MSG_ID. Telemetry and heartbeat
+# frames are encoded from value lists allocated once and refilled in place, so sending them
+# allocates nothing.
 #
-# Exactly once: the ACK of each of the last _CMD_CACHE cmd_ids is kept (in one flat ring of
-# ACK value lists) and updated when a long command (DOSE) finishes; a retransmission gets the
-# cached ACK and never reruns.
-# A host HELLO starts a new host session and so forgets the cache (cmd_ids restart).
-
-import struct
+# A COMMAND runs only when its unit takes the verb and its arguments are in range (spec:
+# VERBS); its answer is kept in the exactly-once memory (runtime/acks.py), so a
+# retransmission gets the kept ACK and never reruns. An outgoing value that does not fit
+# its field costs that one frame, never the link: it is counted (EVENT TX_ERROR) and logged.
 
 from compat import const, mem_free
 from pilotproto import framing
 from pilotproto import messages as m
 from runtime import VERSION
-from runtime.events import UNIT_BOARD
+from runtime.acks import CommandMemory
+from runtime.params import BOARD
 
-_CMD_CACHE = const(16)
-_ACK = const(6)  # values of one ACK: cmd_id, verb, result, reason, progress, value
 _RX_BYTES = const(128)  # per readinto; a pass reads at most _RX_READS of them
 _RX_READS = const(4)
 _EVENTS_PER_PASS = const(4)
@@ -28,18 +28,30 @@ _LINK_TIMEOUT_MS = m.LINK_LOST_MISSED * m.HEARTBEAT_MS + m.HEARTBEAT_MS // 2
 _LOG_BURST = const(5)  # LOG token bucket: burst size, and one token back per _LOG_REFILL_MS
 _LOG_REFILL_MS = const(1000)
 _PROGRESS_UNKNOWN = const(255)
-_BOARD_VERBS = (m.VERB_PING, m.VERB_STOP, m.VERB_SAVE_CONFIG, m.VERB_REBOOT, m.VERB_TO_REPL)
+_TX_ERRORS_WRAP = const(1000000)  # TX_ERROR limit = count x 1000 must fit an i32
 
 
-def _name(body, offset):
+def _name(raw):
     # A NUL-padded 16s field as str (command path only: this allocates); "?" if not UTF-8,
     # which no parameter is called, so a garbled name is answered UNKNOWN.
-    raw = bytes(body[offset : offset + 16])
     end = raw.find(b"\x00")
     try:
         return (raw if end < 0 else raw[:end]).decode()
     except ValueError:
         return "?"
+
+
+def _progress_of(result):
+    # ACK progress of an answer that gives none: 100 once done, 0 just started, else unknown.
+    if result == m.RESULT_DONE:
+        return 100
+    return 0 if result == m.RESULT_IN_PROGRESS else _PROGRESS_UNKNOWN
+
+
+def _fits(value, arg):
+    # An argument against its spec range (min, max, allowed values or None).
+    lo, hi, allowed = arg
+    return lo <= value <= hi and (allowed is None or value in allowed)
 
 
 class Link:
@@ -58,12 +70,10 @@ class Link:
         self._dec = framing.Decoder()
         self._rx = bytearray(_RX_BYTES)
         self._on_frame = self._handle  # bound once: feed() must not allocate a bound method
-        self._hb = [0, 0, 0, 0, 0, 0, 0]
-        # Exactly-once cache: _CMD_CACHE ACK value lists (spec order) in one ring, cmd_id
-        # first (-1: a free entry), and the list an ACK is sent from.
-        self._acks = [-1] * (_CMD_CACHE * _ACK)
-        self._ack = [0] * _ACK
-        self._cmd_next = 0
+        self._hb = [0] * m.HEARTBEAT_NFIELDS
+        self._pv = [0] * m.PARAM_VALUE_NFIELDS
+        self._memory = CommandMemory()
+        self.tx_errors = 0  # frames not sent because a value did not fit (wraps)
         self.up = False  # host heartbeats arriving
         self._host_hb_ms = 0
         self._hb_due_ms = None
@@ -93,31 +103,35 @@ class Link:
             ev = self._events.peek()
             if ev is None:
                 break
+            self._events.pop()  # first: an event that cannot be sent is not tried again
             self._send(m.MSG_EVENT, ev)
-            self._events.pop()
 
     def _handle(self, msg_id, seq, flags, body, n):
-        p = m.HEADER_SIZE
         if msg_id == m.MSG_HEARTBEAT:
             self._host_hb_ms = self._now_ms
             if not self.up:
                 self._set_up(True)
-        elif msg_id == m.MSG_COMMAND:
-            cmd_id, unit, verb, arg0, arg1 = struct.unpack_from("<IBBii", body, p)
-            self._command(cmd_id, unit, verb, arg0, arg1)
-        elif msg_id == m.MSG_PARAM_GET:
-            unit, index = body[p], struct.unpack_from("<H", body, p + 17)[0]
-            self._param_value(unit, self._params.get(unit, _name(body, p + 1), index))
-        elif msg_id == m.MSG_PARAM_SET:
-            unit, value = body[p], struct.unpack_from("<i", body, p + 17)[0]
-            answer = self._params.set(unit, _name(body, p + 1), value)
-            self._param_value(unit, answer)
-            if answer[0] == "tlm_period" and answer[4] == m.PARAM_RESULT_OK:
-                self._sched.set_period("tlm", answer[1])
         elif msg_id == m.MSG_HELLO:
-            for i in range(0, _CMD_CACHE * _ACK, _ACK):  # a new host session: cmd_ids start over
-                self._acks[i] = -1
             self.send_hello()
+        elif msg_id == m.MSG_COMMAND:
+            v = framing.unpack(msg_id, body, n)
+            self._command(
+                v[m.COMMAND_CMD_ID],
+                v[m.COMMAND_UNIT],
+                v[m.COMMAND_VERB],
+                v[m.COMMAND_ARG0],
+                v[m.COMMAND_ARG1],
+            )
+        elif msg_id == m.MSG_PARAM_GET:
+            v = framing.unpack(msg_id, body, n)
+            unit = v[m.PARAM_GET_UNIT]
+            name = _name(v[m.PARAM_GET_NAME])
+            self._param_value(unit, self._params.get(unit, name, v[m.PARAM_GET_INDEX]))
+        elif msg_id == m.MSG_PARAM_SET:
+            v = framing.unpack(msg_id, body, n)
+            unit = v[m.PARAM_SET_UNIT]
+            name = _name(v[m.PARAM_SET_NAME])
+            self._param_value(unit, self._params.set(unit, name, v[m.PARAM_SET_VALUE]))
         # Board-to-host messages arriving here are ignored.
 
     def _set_up(self, up):
@@ -126,49 +140,61 @@ class Link:
             u.set_link(up)
         code = m.EVENT_LINK_RESTORED if up else m.EVENT_LINK_LOST
         kind = m.EVENT_KIND_CLEARED if up else m.EVENT_KIND_RAISED
-        self._events.push(UNIT_BOARD, kind, code, m.SEVERITY_WARNING)
+        self._events.push(m.UNIT_BOARD, kind, code, m.SEVERITY_WARNING)
 
     # -- commands ---------------------------------------------------------------------------
 
-    def _cached(self, cmd_id):
-        # Ring index of cmd_id's ACK, or -1.
-        for i in range(0, _CMD_CACHE * _ACK, _ACK):
-            if self._acks[i] == cmd_id:
-                return i
-        return -1
-
-    def _send_ack(self, i):
-        a = self._ack
-        for k in range(_ACK):
-            a[k] = self._acks[i + k]
-        self._send(m.MSG_ACK, a)
-
     def _command(self, cmd_id, unit, verb, arg0, arg1):
-        i = self._cached(cmd_id)
+        mem = self._memory
+        i = mem.find(cmd_id)
         if i >= 0:
-            self._send_ack(i)  # retransmission: answer, don't rerun
+            self._send(m.MSG_ACK, mem.answer(i))  # a retransmission: answer, never rerun
             return
+        now_s = self._uptime.s
+        i = mem.free(now_s)
+        if i < 0:
+            # More new commands than the memory is sized for: refused, and not remembered.
+            ack = mem.fill(cmd_id, verb, m.RESULT_REJECTED, m.REASON_BUSY, _PROGRESS_UNKNOWN, 0)
+            self._send(m.MSG_ACK, ack)
+            return
+        reason = self._check(unit, verb, arg0, arg1)
+        if reason != m.REASON_NONE:
+            self._keep(i, cmd_id, verb, m.RESULT_REJECTED, reason, 0)
+            return
+        # Taken before the handler runs, so that a late answer it gives another command
+        # cannot take this entry.
+        mem.put(i, cmd_id, verb, m.RESULT_IN_PROGRESS, m.REASON_NONE, 0, 0, now_s)
         try:
-            result, reason, value = self._dispatch(cmd_id, unit, verb, arg0, arg1)
+            if unit == m.UNIT_BOARD:
+                result, reason, value = self._board_command(verb)
+            else:
+                result, reason, value = self._units[unit].command(verb, arg0, arg1, cmd_id)
         except Exception as e:
             # A bug in a handler: the board goes to FAULT, but the link stays up to say so.
-            self._store_ack(cmd_id, verb, m.RESULT_FAILED, m.REASON_INTERNAL, 0)
+            self._keep(i, cmd_id, verb, m.RESULT_FAILED, m.REASON_INTERNAL, 0)
             self.on_fault(e)
             return
-        self._store_ack(cmd_id, verb, result, reason, value)
+        self._keep(i, cmd_id, verb, result, reason, value)
 
-    def _dispatch(self, cmd_id, unit, verb, arg0, arg1):
-        if unit == UNIT_BOARD:
-            return self._board_command(verb)
-        if unit >= len(self._units):
-            return m.RESULT_REJECTED, m.REASON_BAD_UNIT, 0
-        if self._safety.state == m.STATE_FAULT and verb != m.VERB_PING:
-            return m.RESULT_REJECTED, m.REASON_SAFE_STATE, 0
-        return self._units[unit].command(verb, arg0, arg1, cmd_id)
+    def _check(self, unit, verb, arg0, arg1):
+        # REASON_NONE when the command may run: its unit exists and takes the verb, and both
+        # arguments are in their spec ranges; else why not.
+        if unit == m.UNIT_BOARD:
+            kind = BOARD
+        elif unit < len(self._units):
+            kind = self._units[unit].KIND
+        else:
+            return m.REASON_BAD_UNIT
+        spec = m.VERBS.get(verb)
+        if spec is None or kind not in spec[0]:
+            return m.REASON_UNKNOWN_VERB
+        if not _fits(arg0, spec[1]) or not _fits(arg1, spec[2]):
+            return m.REASON_OUT_OF_RANGE
+        if kind != BOARD and verb != m.VERB_PING and self._safety.state == m.STATE_FAULT:
+            return m.REASON_SAFE_STATE
+        return m.REASON_NONE
 
     def _board_command(self, verb):
-        if verb not in _BOARD_VERBS:
-            return m.RESULT_REJECTED, m.REASON_UNKNOWN_VERB, 0
         if verb == m.VERB_STOP:
             for u in self._units:
                 u.stop()
@@ -176,74 +202,101 @@ class Link:
             if not self._params.save():
                 return m.RESULT_FAILED, m.REASON_INTERNAL, 0
         elif verb != m.VERB_PING:
-            self.pending = verb  # after this pass, once the ACK is out
+            self.pending = verb  # REBOOT / TO_REPL: after this pass, once the ACK is out
         return m.RESULT_DONE, m.REASON_NONE, 0
 
-    def _store_ack(self, cmd_id, verb, result, reason, value):
-        i = self._cmd_next
-        self._cmd_next = (i + _ACK) % (_CMD_CACHE * _ACK)
-        self._fill_ack(i, cmd_id, verb, result, reason, value)
-
-    def _fill_ack(self, i, cmd_id, verb, result, reason, value):
-        a = self._acks
-        a[i] = cmd_id
-        a[i + 1] = verb
-        a[i + 2] = result
-        a[i + 3] = reason
-        a[i + 4] = 100 if result == m.RESULT_DONE else _PROGRESS_UNKNOWN
-        a[i + 5] = value
-        self._send_ack(i)
+    def _keep(self, i, cmd_id, verb, result, reason, value, progress=None):
+        # Keep an answer in memory entry i (its time restarts) and send it.
+        if progress is None:
+            progress = _progress_of(result)
+        ack = self._memory.put(i, cmd_id, verb, result, reason, progress, value, self._uptime.s)
+        self._send(m.MSG_ACK, ack)
 
     def done(self, cmd_id, verb, result, reason, value):
-        # Final answer of a long command (a unit calls this when a DOSE ends); the cache
-        # keeps it so a retransmission after the end gets the final result.
-        i = self._cached(cmd_id)
+        # Final answer of a long command (a unit calls this when a DOSE ends).
+        self._late(cmd_id, verb, result, reason, value, _progress_of(result))
+
+    def progress(self, cmd_id, verb, percent, value):
+        # A running long command reports (at least every PROGRESS_MS).
+        self._late(cmd_id, verb, m.RESULT_IN_PROGRESS, m.REASON_NONE, value, percent)
+
+    def _late(self, cmd_id, verb, result, reason, value, progress):
+        # A later answer replaces the kept one, so a retransmission gets the newest; it is
+        # sent unkept only if its entry is gone and the memory is full.
+        mem = self._memory
+        i = mem.find(cmd_id)
+        if i < 0:
+            i = mem.free(self._uptime.s)
         if i >= 0:
-            self._fill_ack(i, cmd_id, verb, result, reason, value)
+            self._keep(i, cmd_id, verb, result, reason, value, progress)
         else:
-            self._store_ack(cmd_id, verb, result, reason, value)
+            self._send(m.MSG_ACK, mem.fill(cmd_id, verb, result, reason, progress, value))
 
     # -- transmit ---------------------------------------------------------------------------
 
     def _send(self, msg_id, values):
-        self._uart.write(self._enc.encode(msg_id, values))
+        try:
+            frame = self._enc.encode(msg_id, values)
+        except framing.EncodeError as e:
+            self._tx_error(msg_id, e)
+            return
+        self._uart.write(frame)
+
+    def _tx_error(self, msg_id, exc):
+        # A value that does not fit its field: this frame is lost, nothing else. Counted in
+        # an EVENT (value = message id, limit = frames lost so far) and told in a LOG line.
+        self.tx_errors = (self.tx_errors + 1) % _TX_ERRORS_WRAP
+        self._events.push(
+            m.UNIT_BOARD,
+            m.EVENT_KIND_INFO,
+            m.EVENT_TX_ERROR,
+            m.SEVERITY_WARNING,
+            msg_id * 1000,
+            self.tx_errors * 1000,
+        )
+        if msg_id != m.MSG_LOG:
+            self.log(m.SEVERITY_WARNING, "%s not sent: %s" % (m.MESSAGES[msg_id][0], exc))
 
     def _param_value(self, unit, answer):
         name, value, index, count, result = answer
-        self._send(m.MSG_PARAM_VALUE, [unit, name.encode(), value, index, count, result])
+        pv = self._pv
+        pv[m.PARAM_VALUE_UNIT] = unit
+        pv[m.PARAM_VALUE_NAME] = name.encode()
+        pv[m.PARAM_VALUE_VALUE] = value
+        pv[m.PARAM_VALUE_INDEX] = index
+        pv[m.PARAM_VALUE_COUNT] = count
+        pv[m.PARAM_VALUE_RESULT] = result
+        self._send(m.MSG_PARAM_VALUE, pv)
 
     def send_hello(self):
-        counts = [0, 0]
-        for u in self._units:
-            counts[u.MSG_ID == m.MSG_CANISTER] += 1
+        v = [0] * m.HELLO_NFIELDS
+        v[m.HELLO_BOARD_ID] = self._board_id
+        v[m.HELLO_FW_MAJOR] = VERSION[0]
+        v[m.HELLO_FW_MINOR] = VERSION[1]
+        v[m.HELLO_FW_PATCH] = VERSION[2]
+        v[m.HELLO_PROTO_VERSION] = m.VERSION
+        v[m.HELLO_SCHEMA_HASH] = m.SCHEMA_HASH
         state = self._state.data
-        self._send(
-            m.MSG_HELLO,
-            [
-                self._board_id,
-                VERSION[0],
-                VERSION[1],
-                VERSION[2],
-                m.VERSION,
-                m.SCHEMA_HASH,
-                state["boot"],
-                state["reset"],
-                counts[0],
-                counts[1],
-                self._uptime.ms,
-            ],
-        )
+        v[m.HELLO_BOOT_COUNT] = state["boot"] & 0xFFFFFFFF  # counters wrap at their width
+        v[m.HELLO_RESET_CAUSE] = state["reset"]
+        v[m.HELLO_UPTIME] = self._uptime.ms
+        for u in self._units:  # the count of each unit kind (spec: UNIT_KINDS)
+            for kind, _section, at in m.UNIT_KINDS:
+                if kind == u.KIND:
+                    v[at] += 1
+        self._send(m.MSG_HELLO, v)
 
     def _send_heartbeat(self):
         hb = self._hb
         sched = self._sched
-        hb[0] = self._uptime.ms
-        hb[1] = self._safety.state
-        hb[2] = self._safety.faults
-        hb[3] = min(sched.overruns, 0xFFFF)
-        hb[4] = min(sched.cycle_max_ms * 10, 0xFFFF)
-        hb[5] = mem_free()
-        hb[6] = min(sum(self._dec.errors), 0xFFFF)
+        hb[m.HEARTBEAT_UPTIME] = self._uptime.ms
+        hb[m.HEARTBEAT_STATE] = self._safety.state
+        hb[m.HEARTBEAT_FAULTS] = self._safety.faults
+        # Counters wrap at their field's width; the longest pass is a measure: it saturates.
+        hb[m.HEARTBEAT_OVERRUNS] = sched.overruns & 0xFFFF
+        hb[m.HEARTBEAT_CYCLE_MAX] = min(sched.cycle_max_ms * 10, 0xFFFF)
+        hb[m.HEARTBEAT_HEAP_FREE] = mem_free()
+        hb[m.HEARTBEAT_RX_ERRORS] = sum(self._dec.errors) & 0xFFFF
         self._send(m.MSG_HEARTBEAT, hb)
 
     def send_telemetry(self, now_ms):
@@ -262,5 +315,7 @@ class Link:
         if self._log_tokens <= 0:
             return
         self._log_tokens -= 1
-        data = text.encode()[: m.MAX_PAYLOAD - 1]
-        self._send(m.MSG_LOG, [level, data])
+        v = [0] * m.LOG_NFIELDS
+        v[m.LOG_LEVEL] = level
+        v[m.LOG_TEXT] = text.encode()[: m.MAX_PAYLOAD - m.MESSAGES[m.MSG_LOG][2]]
+        self._send(m.MSG_LOG, v)

@@ -4,12 +4,12 @@
 # hw_limit name, can only lower its maximum, so no PARAM_SET and no stored config can exceed
 # a hardware-safe value. Values are kept as raw wire integers (value / scale), the form the
 # store persists and the units read, so no float rounding drifts a stored value.
-# Wire unit numbers: vessels 0.., then canisters, and UNIT_BOARD (255) for the board.
+# Wire unit numbers are the order of `units` (app.py numbers them by the spec's rule) and
+# UNIT_BOARD for the board.
 
 from compat import const
 from pilotproto import messages as m
 from runtime import store
-from runtime.events import UNIT_BOARD
 
 _CONFIG_VERSION = const(1)
 BOARD = "board"  # config key and param kind of the board's own parameters
@@ -47,6 +47,7 @@ class Params:
         self.source = store.DEFAULTS
         self.invalid = 0  # damaged or invalid copies found by load()
         self.ok = False  # False: the values break a rule (only if hw_limits clash)
+        self.on_set = None  # on_set(unit name, param, raw value) after a set took effect
 
     def defaults(self):
         return {u: {p[0]: p[3] for p in self._specs[self._kinds[u]]} for u in self._names}
@@ -107,7 +108,7 @@ class Params:
         return True
 
     def _unit_name(self, unit):
-        if unit == UNIT_BOARD:
+        if unit == m.UNIT_BOARD:
             return BOARD
         if 0 <= unit < len(self._names) - 1:
             return self._names[unit + 1]
@@ -160,4 +161,6 @@ class Params:
                 if not self.save():
                     values[pname] = old
                     result = m.PARAM_RESULT_STORE_FAILED
+                elif self.on_set is not None:
+                    self.on_set(u, pname, value)
         return pname, values[pname], i, len(specs), result

@@ -10,6 +10,7 @@
 # physical world: snapshot() travels to the next process, which restore()s it.
 
 import boardfile
+from pilotproto.messages import UNIT_KINDS
 from sim.ambient import DailyAmbient
 from sim.canister import CanisterPlant
 from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
@@ -73,11 +74,9 @@ class World:
         for name, adc in board["adc"].items():
             self.adcs[name] = self.i2c[adc["bus"]].devices[adc["addr"]] = ADS1115(self)
         self._board = board
-        units = board["units"]
-        for unit in units.get("vessels", ()):
-            self._vessel(unit)
-        for unit in units.get("canisters", ()):
-            self._canister(unit)
+        for kind, section, _hello in UNIT_KINDS:  # a plant per unit: _vessel(), _canister()
+            for unit in board["units"].get(section, ()):
+                getattr(self, "_" + kind)(unit)
         for name, values in scenario.get("inputs", {}).items():
             self._set(name, values)
         self._events = scenario.get("events", [])

@@ -59,7 +59,7 @@ class Canister(Unit):
         self.soc_valid = m.SOC_VALID_INVALID
         self._history = [0] * _HISTORY
         self._hist_i = 0
-        self.telemetry = [0] * 10
+        self.telemetry = [0] * m.CANISTER_NFIELDS
 
     def fault_bits(self):
         bits = FAULT_SENSOR if self.p.faulted or self.shell.faulted else 0
@@ -162,7 +162,8 @@ class Canister(Unit):
         return m.RESULT_REJECTED, m.REASON_UNKNOWN_VERB, 0
 
     def _valve(self, open_):
-        if self.inlet is None or open_ not in (0, 1):
+        # open_ is 0 or 1 (the link has checked the spec range, messages.VERBS).
+        if self.inlet is None:
             return m.RESULT_REJECTED, m.REASON_OUT_OF_RANGE, 0
         if open_:
             if self.trip or self.safe:
@@ -201,13 +202,16 @@ class Canister(Unit):
         else:
             self.soc_valid = m.SOC_VALID_INVALID
         t = self.telemetry
-        t[0] = self.index
-        t[1] = self.p_mbar
-        t[2] = self.shell_cc
-        t[3] = self.ambient_cc
-        t[4] = self.soc_permille
-        t[5] = self.soc_valid
-        t[6] = self.state
-        t[7] = 1 if self.inlet is not None and self.inlet.active else 0
-        t[8] = self.sensor_ok
-        t[9] = self.alarms
+        t[m.CANISTER_UNIT] = self.index
+        t[m.CANISTER_PRESSURE] = self.p_mbar
+        t[m.CANISTER_SHELL_TEMP] = self.shell_cc
+        t[m.CANISTER_AMBIENT_TEMP] = self.ambient_cc
+        t[m.CANISTER_SOC] = self.soc_permille
+        t[m.CANISTER_SOC_VALID] = self.soc_valid
+        t[m.CANISTER_STATE] = self.state
+        t[m.CANISTER_VALVE_OPEN] = 1 if self.inlet is not None and self.inlet.active else 0
+        t[m.CANISTER_SENSOR_OK] = self.sensor_ok
+        t[m.CANISTER_ALARMS] = self.alarms
+
+
+UNIT_CLASS = Canister  # what app.py builds for the spec's unit kind "canister"

@@ -32,8 +32,6 @@ _PH_PULSE_UL = const(1000)
 _PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (domain-facts 1.4)
 _ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... DOSE_LIMIT bit 6)
 _ALARM_CODES = (m.EVENT_PH_LOW, m.EVENT_PH_HIGH, m.EVENT_TEMP_HIGH, m.EVENT_SENSOR_FAULT)
-_LOOPS = (m.LOOP_PH, m.LOOP_TEMP, m.LOOP_ORP)
-_MODES = (m.MODE_OFF, m.MODE_MANUAL, m.MODE_AUTO)
 # SET_OUTPUT target -> the loop whose MANUAL mode it needs.
 _OUT_LOOP = {
     m.OUT_ACID: m.LOOP_PH,
@@ -88,7 +86,7 @@ class Vessel(Unit):
         self.ph_milli = 0
         self.temp_cc = 0
         self.orp_mv = 0
-        self.telemetry = [0] * 14
+        self.telemetry = [0] * m.VESSEL_NFIELDS
 
     def fault_bits(self):
         return FAULT_SENSOR if self.ph.faulted or self.temp.faulted else 0
@@ -205,15 +203,16 @@ class Vessel(Unit):
     # Pumps.
 
     def _dose(self, p, vol_ul, cmd_id):
-        # Start a dose within the budgets: (result, reason). Over budget raises DOSE_LIMIT.
+        # Start a dose within the budgets: REASON_NONE, or why not. Over budget raises
+        # DOSE_LIMIT.
         if p.mode != pumps.IDLE:
-            return m.RESULT_REJECTED, m.REASON_BUSY
+            return m.REASON_BUSY
         hour_ul = self.cfg[p.limit_keys[0]]
         if not p.budget.fits(vol_ul, hour_ul, self.cfg[p.limit_keys[1]]):
             self._dose_limit(vol_ul, hour_ul)
-            return m.RESULT_REJECTED, m.REASON_LIMIT
+            return m.REASON_LIMIT
         p.dose(vol_ul, cmd_id)
-        return m.RESULT_ACCEPTED, m.REASON_NONE
+        return m.REASON_NONE
 
     def _dose_limit(self, vol_ul, limit_ul):
         # Raised each time a budget refuses; cleared by ACK_ALARM (value/limit in uL = mmL).
@@ -237,6 +236,8 @@ class Vessel(Unit):
                 self.acks.done(
                     p.cmd_id, m.VERB_DOSE, m.RESULT_DONE, m.REASON_NONE, p.delivered_ul()
                 )
+            elif done == pumps.PROGRESS and p.cmd_id is not None:
+                self.acks.progress(p.cmd_id, m.VERB_DOSE, p.progress_pct(), p.target_ul)
             elif done == pumps.LIMIT:
                 self._dose_limit(0, hour_ul)
 
@@ -282,9 +283,9 @@ class Vessel(Unit):
             return self._ack_alarm(arg0)
         return m.RESULT_REJECTED, m.REASON_UNKNOWN_VERB, 0
 
+    # The link has checked each argument against its spec range (messages.VERBS).
+
     def _set_mode(self, loop, mode):
-        if loop not in _LOOPS or mode not in _MODES:
-            return m.RESULT_REJECTED, m.REASON_OUT_OF_RANGE, 0
         old = self.modes[loop]
         if mode != old:
             if old == m.MODE_MANUAL:
@@ -299,7 +300,7 @@ class Vessel(Unit):
 
     def _set_output(self, out, pct):
         loop = _OUT_LOOP.get(out)
-        if loop is None or not 0 <= pct <= 100:
+        if loop is None:  # an output vessels do not have (the inlet)
             return m.RESULT_REJECTED, m.REASON_OUT_OF_RANGE, 0
         if self.modes[loop] != m.MODE_MANUAL:
             return m.RESULT_REJECTED, m.REASON_WRONG_MODE, 0
@@ -335,7 +336,7 @@ class Vessel(Unit):
 
     def _dose_command(self, out, vol_ul, cmd_id):
         p = self._pump(out)
-        if p is None or vol_ul <= 0:
+        if p is None:  # no base pump fitted
             return m.RESULT_REJECTED, m.REASON_OUT_OF_RANGE, 0
         if self.modes[m.LOOP_PH] == m.MODE_AUTO:
             return m.RESULT_REJECTED, m.REASON_WRONG_MODE, 0
@@ -343,8 +344,10 @@ class Vessel(Unit):
             return m.RESULT_REJECTED, m.REASON_SAFE_STATE, 0
         if not self.link_up or not self._pumps_allowed():
             return m.RESULT_REJECTED, m.REASON_NOT_READY, 0
-        result, reason = self._dose(p, vol_ul, cmd_id)
-        return result, reason, vol_ul if result == m.RESULT_ACCEPTED else 0
+        reason = self._dose(p, vol_ul, cmd_id)
+        if reason != m.REASON_NONE:
+            return m.RESULT_REJECTED, reason, 0
+        return m.RESULT_IN_PROGRESS, m.REASON_NONE, vol_ul  # then progress, then DONE
 
     def _ack_alarm(self, code):
         if code == m.EVENT_DOSE_LIMIT:
@@ -361,17 +364,20 @@ class Vessel(Unit):
         for bit, o in self._out_bits:
             if o.active:
                 outputs |= 1 << bit
-        t[0] = self.index
-        t[1] = self.ph_milli
-        t[2] = self.temp_cc
-        t[3] = self.orp_mv
-        t[4] = cfg["ph_sp"]
-        t[5] = cfg["temp_sp"]
-        t[6] = self.modes[m.LOOP_PH]
-        t[7] = self.modes[m.LOOP_TEMP]
-        t[8] = outputs
-        t[9] = self.heater.duty_pct
-        t[10] = self.acid.total_ul
-        t[11] = self.base.total_ul if self.base is not None else 0
-        t[12] = self.sensor_ok
-        t[13] = self.alarms
+        t[m.VESSEL_UNIT] = self.index
+        t[m.VESSEL_PH] = self.ph_milli
+        t[m.VESSEL_TEMP] = self.temp_cc
+        t[m.VESSEL_ORP] = self.orp_mv
+        t[m.VESSEL_PH_SP] = cfg["ph_sp"]
+        t[m.VESSEL_TEMP_SP] = cfg["temp_sp"]
+        t[m.VESSEL_PH_MODE] = self.modes[m.LOOP_PH]
+        t[m.VESSEL_TEMP_MODE] = self.modes[m.LOOP_TEMP]
+        t[m.VESSEL_OUTPUTS] = outputs
+        t[m.VESSEL_HEATER] = self.heater.duty_pct
+        t[m.VESSEL_ACID_TOTAL] = self.acid.total_ul
+        t[m.VESSEL_BASE_TOTAL] = self.base.total_ul if self.base is not None else 0
+        t[m.VESSEL_SENSOR_OK] = self.sensor_ok
+        t[m.VESSEL_ALARMS] = self.alarms
+
+
+UNIT_CLASS = Vessel  # what app.py builds for the spec's unit kind "vessel"

@@ -126,11 +126,27 @@ ENUMS = {
     "SOC_VALID": {0: "INVALID", 1: "BAND", 2: "COUNTED"},
     "EVENT_KIND": {0: "RAISED", 1: "CLEARED", 2: "LATCHED", 3: "ACKNOWLEDGED", 4: "FAULT", 5: "INFO"},
     "SEVERITY": {0: "INFO", 1: "WARNING", 2: "ALARM", 3: "CRITICAL"},
-    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL"},
     "LOOP": {0: "PH", 1: "TEMP", 2: "ORP"},
     "OUT": {0: "ACID", 1: "BASE", 2: "HEATER", 3: "AERATION", 4: "INLET"},
     "RESULT": {0: "ACCEPTED", 1: "IN_PROGRESS", 2: "DONE", 3: "REJECTED", 4: "FAILED"},
     "REASON": {0: "NONE", 1: "UNKNOWN_VERB", 2: "BAD_UNIT", 3: "OUT_OF_RANGE", 4: "LIMIT", 5: "BUSY", 6: "NOT_READY", 7: "SAFE_STATE", 8: "WRONG_MODE", 9: "INTERNAL"},
     "PARAM_RESULT": {0: "OK", 1: "UNKNOWN", 2: "OUT_OF_RANGE", 3: "READ_ONLY", 4: "STORE_FAILED"},
-    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
+    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
+    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL"},
+}
+
+# VERB name -> (units that take it, arg0, arg1); an argument is None (it must be 0)
+# or (name, enum or None, allowed member names or None for all, min, max, unit)
+VERBS = {
+    "PING": (('board', 'vessel', 'canister'), None, None),
+    "SET_MODE": (('vessel',), ('loop', 'LOOP', None, 0, 2, None), ('mode', 'MODE', None, 0, 2, None)),
+    "SET_OUTPUT": (('vessel',), ('output', 'OUT', None, 0, 4, None), ('level', None, None, 0, 100, 'percent')),
+    "DOSE": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 1, 2000000, 'uL')),
+    "STOP": (('board', 'vessel', 'canister'), None, None),
+    "ACK_ALARM": (('vessel', 'canister'), ('code', 'EVENT', None, 1, 60, None), None),
+    "RESET_TRIP": (('canister',), None, None),
+    "VALVE": (('canister',), ('open', None, None, 0, 1, None), None),
+    "SAVE_CONFIG": (('board',), None, None),
+    "REBOOT": (('board',), None, None),
+    "TO_REPL": (('board',), None, None),
 }
