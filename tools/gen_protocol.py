@@ -205,15 +205,12 @@ def constants(spec):
             ],
         ),
         (
-            "COMMAND retries of a host, and the board's exactly-once memory: CMD_MEMORY ids,"
-            "\n# each kept CMD_KEEP_MS (twice the host's whole retry window)",
+            "The board's exactly-once memory: CMD_MEMORY cmd_ids, each kept CMD_KEEP_MS (twice a"
+            "\n# host's whole retry window); a running command reports at least every PROGRESS_MS",
             [
-                ("CMD_TIMEOUT_MS", proto["cmd_timeout_ms"]),
-                ("CMD_RETRIES", proto["cmd_retries"]),
-                ("PROGRESS_TIMEOUT_MS", proto["progress_timeout_ms"]),
-                ("PROGRESS_MS", proto["progress_ms"]),
                 ("CMD_KEEP_MS", 2 * command_window_ms(proto)),
                 ("CMD_MEMORY", proto["cmd_memory"]),
+                ("PROGRESS_MS", proto["progress_ms"]),
             ],
         ),
     ]
@@ -227,6 +224,33 @@ def field_positions(msg):
     """[(name, position)] of a message's fields in its value list, then (NFIELDS, count)."""
     out = [(f"{msg['name']}_{f['name'].upper()}", i) for i, f in enumerate(msg["fields"])]
     return out + [(f"{msg['name']}_NFIELDS", len(msg["fields"]))]
+
+
+def render_verb_checks(spec):
+    """The board's COMMAND checks: compact, as a board keeps them in RAM."""
+    kinds = ["board"] + [u["kind"] for u in spec["unit"]]
+    by_value = {v["value"]: (name, v) for name, v in spec["verbs"].items()}
+    lines = [
+        "# COMMAND checks (spec: verbs), 5 ints for VERB value v from VERB_CHECKS[5 * v]: the",
+        "# units that take it (bit 0 the board, bit 1 + i unit kind i of UNIT_KINDS), then the",
+        "# min and max of arg0 and of arg1. VERB_VALUES[2 * v + argument number]: the values",
+        "# allowed, for an argument whose range has gaps.",
+        "VERB_CHECKS = (",
+    ]
+    gaps = []
+    for value in range(max(by_value) + 1):
+        name, verb = by_value.get(value, ("(no verb)", {"units": []}))
+        units = sum(1 << kinds.index(u) for u in verb["units"])
+        ranges = []
+        for i, key in enumerate(("arg0", "arg1")):
+            lo, hi, allowed = arg_bounds(spec, verb.get(key))
+            ranges += [lo, hi]
+            if allowed is not None:
+                gaps.append((2 * value + i, allowed, f"{name} {key}"))
+        lines.append("    %d, %d, %d, %d, %d,  # %s" % (units, *ranges, name))
+    lines += [")", "VERB_VALUES = {"]
+    lines += [f"    {key}: {allowed!r},  # {what}" for key, allowed, what in gaps]
+    return lines + ["}", ""]
 
 
 def render_messages(spec):
@@ -257,19 +281,7 @@ def render_messages(spec):
     for m in spec["message"]:
         text = any(f["type"] == "text" for f in m["fields"])
         lines.append(f'    {m["id"]}: ("{m["name"]}", "{fixed_fmt(m)}", {fixed_size(m)}, {text}),')
-    lines += [
-        "}",
-        "",
-        "# VERB -> (units that take it: unit kinds or \"board\", arg0, arg1); an argument is",
-        "# (min, max, the values allowed or None for all of min..max), checked on decoding",
-        "VERBS = {",
-    ]
-    for verb in spec["verbs"].values():
-        args = ", ".join(repr(arg_bounds(spec, verb.get(k))) for k in ("arg0", "arg1"))
-        lines.append(f"    {verb['value']}: ({tuple(verb['units'])!r}, {args}),")
-    lines += [
-        "}",
-        "",
+    lines += ["}", ""] + render_verb_checks(spec) + [
         "# Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)",
         "UNIT_KINDS = (",
     ]
@@ -300,6 +312,14 @@ def render_schema(spec):
         '"""Field names, positions, units, scales and enum names: what the host and tests need',
         'to turn raw wire values into engineering values. Boards do not need to load this module',
         '(a firmware module has the positions it uses in a generated block of its own)."""',
+        "",
+    ]
+    proto = spec["protocol"]
+    lines += [
+        "# A host's COMMAND retries (protocol/README.md; the board sizes its memory from them)",
+        f"CMD_TIMEOUT_MS = {proto['cmd_timeout_ms']}",
+        f"CMD_RETRIES = {proto['cmd_retries']}",
+        f"PROGRESS_TIMEOUT_MS = {proto['progress_timeout_ms']}",
         "",
     ]
     for m in spec["message"]:

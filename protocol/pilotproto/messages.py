@@ -22,14 +22,11 @@ HEARTBEAT_MS = const(1000)
 LINK_LOST_MISSED = const(5)
 UNIT_BOARD = const(255)
 
-# COMMAND retries of a host, and the board's exactly-once memory: CMD_MEMORY ids,
-# each kept CMD_KEEP_MS (twice the host's whole retry window)
-CMD_TIMEOUT_MS = const(500)
-CMD_RETRIES = const(3)
-PROGRESS_TIMEOUT_MS = const(30000)
-PROGRESS_MS = const(10000)
+# The board's exactly-once memory: CMD_MEMORY cmd_ids, each kept CMD_KEEP_MS (twice a
+# host's whole retry window); a running command reports at least every PROGRESS_MS
 CMD_KEEP_MS = const(64000)
 CMD_MEMORY = const(64)
+PROGRESS_MS = const(10000)
 
 # RESET
 RESET_POWER_ON = const(0)
@@ -182,20 +179,25 @@ MESSAGES = {
     11: ("LOG", "<B", 1, True),
 }
 
-# VERB -> (units that take it: unit kinds or "board", arg0, arg1); an argument is
-# (min, max, the values allowed or None for all of min..max), checked on decoding
-VERBS = {
-    0: (('board', 'vessel', 'canister'), (0, 0, None), (0, 0, None)),
-    1: (('vessel',), (0, 2, None), (0, 2, None)),
-    2: (('vessel',), (0, 4, None), (0, 100, None)),
-    3: (('vessel',), (0, 1, None), (1, 2000000, None)),
-    4: (('board', 'vessel', 'canister'), (0, 0, None), (0, 0, None)),
-    5: (('vessel', 'canister'), (1, 60, (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60)), (0, 0, None)),
-    6: (('canister',), (0, 0, None), (0, 0, None)),
-    7: (('canister',), (0, 1, None), (0, 0, None)),
-    8: (('board',), (0, 0, None), (0, 0, None)),
-    9: (('board',), (0, 0, None), (0, 0, None)),
-    10: (('board',), (0, 0, None), (0, 0, None)),
+# COMMAND checks (spec: verbs), 5 ints for VERB value v from VERB_CHECKS[5 * v]: the
+# units that take it (bit 0 the board, bit 1 + i unit kind i of UNIT_KINDS), then the
+# min and max of arg0 and of arg1. VERB_VALUES[2 * v + argument number]: the values
+# allowed, for an argument whose range has gaps.
+VERB_CHECKS = (
+    7, 0, 0, 0, 0,  # PING
+    2, 0, 2, 0, 2,  # SET_MODE
+    2, 0, 4, 0, 100,  # SET_OUTPUT
+    2, 0, 1, 1, 2000000,  # DOSE
+    7, 0, 0, 0, 0,  # STOP
+    6, 1, 60, 0, 0,  # ACK_ALARM
+    4, 0, 0, 0, 0,  # RESET_TRIP
+    4, 0, 1, 0, 0,  # VALVE
+    1, 0, 0, 0, 0,  # SAVE_CONFIG
+    1, 0, 0, 0, 0,  # REBOOT
+    1, 0, 0, 0, 0,  # TO_REPL
+)
+VERB_VALUES = {
+    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),  # ACK_ALARM arg0
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)

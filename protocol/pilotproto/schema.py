@@ -4,6 +4,11 @@
 to turn raw wire values into engineering values. Boards do not need to load this module
 (a firmware module has the positions it uses in a generated block of its own)."""
 
+# A host's COMMAND retries (protocol/README.md; the board sizes its memory from them)
+CMD_TIMEOUT_MS = 500
+CMD_RETRIES = 3
+PROGRESS_TIMEOUT_MS = 30000
+
 # HELLO: positions in its value list, and the count
 HELLO_BOARD_ID = 0
 HELLO_FW_MAJOR = 1

@@ -24,13 +24,7 @@ def _ok(acks, cmd_id, result=m.RESULT_DONE):
 
 
 def _connected(rig):
-    # Host heartbeats every second for `ms`, the way a logger keeps the link up.
-    def run(ms):
-        for _ in range(ms // 1000):
-            rig.host.heartbeat()
-            rig.run_for(1000)
-
-    return run
+    return rig.run_linked
 
 
 def _set_modes(rig, cmd_id, modes):
