@@ -82,6 +82,10 @@ def validate(spec):
         if p["kind"] not in kinds:
             raise SpecError(f"param {p['name']}: kind {p['kind']!r} is not one of {kinds}")
     _validate_verbs(spec, kinds)
+    for chain in spec["order"]:
+        for name in chain["params"]:
+            if (chain["kind"], name) not in [(p["kind"], p["name"]) for p in spec["param"]]:
+                raise SpecError(f"order: {chain['kind']} has no param {name!r}")
     if 2 * proto["progress_ms"] > proto["progress_timeout_ms"]:
         raise SpecError("progress_ms: a host must hear twice within progress_timeout_ms")
     names = [name for _comment, group in constants(spec) for name, _value in group]
@@ -170,7 +174,8 @@ def raw_bounds(code):
 
 def schema_hash(spec):
     """CRC-32 of the canonical spec: the role of MAVLink's CRC_EXTRA, over everything."""
-    canon = {k: spec[k] for k in ("protocol", "unit", "enums", "verbs", "message", "param")}
+    keys = ("protocol", "unit", "enums", "verbs", "message", "param", "order")
+    canon = {k: spec[k] for k in keys}
     text = json.dumps(canon, sort_keys=True, separators=(",", ":"))
     return zlib.crc32(text.encode())
 
@@ -302,6 +307,8 @@ def render_messages(spec):
             f'    ("{p["kind"]}", "{p["name"]}", "{p["unit"]}", {p["scale"]!r}, {lo}, {hi}, '
             f"{df}, {hw!r}),"
         )
+    lines += [")", "", "# (kind, params whose values must increase strictly)", "PARAM_ORDER = ("]
+    lines += [f'    ("{c["kind"]}", {tuple(c["params"])!r}),' for c in spec["order"]]
     lines += [")", ""]
     return "\n".join(lines)
 
@@ -489,6 +496,8 @@ def render_tables(spec):
         for p in spec["param"]
     ]
     lines += _table(("kind", "name", "unit", "scale", "min", "max", "default", "hw_limit"), rows)
+    chains = ["%s: %s" % (c["kind"], " < ".join(c["params"])) for c in spec["order"]]
+    lines += ["Kept in order (a set that breaks one is refused): " + "; ".join(chains) + ".", ""]
     return "\n".join(lines)
 
 

@@ -14,12 +14,6 @@ from runtime import store
 _CONFIG_VERSION = const(1)
 BOARD = "board"  # config key and param kind of the board's own parameters
 
-# Cross-field rules: each tuple must be strictly increasing.
-_ORDER = {
-    "vessel": (("ph_low", "ph_sp", "ph_high"), ("temp_sp", "temp_high")),
-    "canister": (("p_mol", "p_rsl", "p_msl"), ("t_mol", "t_rsl", "t_msl")),
-}
-
 
 def _specs(hw_limits):
     # kind -> [(name, raw_min, raw_max, raw_default)], spec order, hw limits applied.
@@ -82,7 +76,10 @@ class Params:
 
     @staticmethod
     def _check_order(kind, values):
-        for chain in _ORDER.get(kind, ()):
+        # The spec's cross-field rules (PARAM_ORDER): each chain strictly increasing.
+        for chain_kind, chain in m.PARAM_ORDER:
+            if chain_kind != kind:
+                continue
             for i in range(1, len(chain)):
                 if values[chain[i - 1]] >= values[chain[i]]:
                     raise ValueError(chain[i])

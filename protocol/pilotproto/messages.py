@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0xF4CA92ED)
+SCHEMA_HASH = const(0x0ACF061D)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -227,4 +227,12 @@ PARAMS = (
     ("canister", "t_rsl", "degC", 0.01, 0, 10000, 5500, None),
     ("canister", "t_msl", "degC", 0.01, 0, 10000, 6500, None),
     ("canister", "capacity", "NL", 0.1, 10, 100000, 1000, None),
+)
+
+# (kind, params whose values must increase strictly)
+PARAM_ORDER = (
+    ("vessel", ('ph_low', 'ph_sp', 'ph_high')),
+    ("vessel", ('temp_sp', 'temp_high')),
+    ("canister", ('p_mol', 'p_rsl', 'p_msl')),
+    ("canister", ('t_mol', 't_rsl', 't_msl')),
 )
