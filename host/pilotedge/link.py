@@ -28,8 +28,8 @@ _READ_SIZE = 4096
 _POLL_S = 0.01
 _LOST_AFTER_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000
 _UPTIME_WRAP_MS = 1 << 32
-_CMD_TIMEOUT_S = m.CMD_TIMEOUT_MS / 1000  # the spec's retry policy (protocol/README.md)
-_PROGRESS_TIMEOUT_S = m.PROGRESS_TIMEOUT_MS / 1000
+_CMD_TIMEOUT_S = s.CMD_TIMEOUT_MS / 1000  # the spec's retry policy (protocol/README.md)
+_PROGRESS_TIMEOUT_S = s.PROGRESS_TIMEOUT_MS / 1000
 
 OPEN, UP, LOST, REFUSED, CLOSED = "open", "up", "lost", "refused", "closed"
 
@@ -142,7 +142,7 @@ class Link:
         arg0=0,
         arg1=0,
         timeout=_CMD_TIMEOUT_S,
-        retries=m.CMD_RETRIES,
+        retries=s.CMD_RETRIES,
         progress_timeout=_PROGRESS_TIMEOUT_S,
     ):
         """Run a COMMAND; return its final ACK frame (ACCEPTED, DONE, REJECTED or FAILED).
@@ -166,13 +166,13 @@ class Link:
             ("ACK", cmd_id), "COMMAND", fields, timeout, retries, what, progress_timeout
         )
 
-    def param_get(self, unit, name, timeout=_CMD_TIMEOUT_S, retries=m.CMD_RETRIES):
+    def param_get(self, unit, name, timeout=_CMD_TIMEOUT_S, retries=s.CMD_RETRIES):
         """Read a parameter; return a ParamValue."""
         codec.param(name)
         fields = {"unit": unit, "name": name, "index": 0}
         return self._param(unit, name, "PARAM_GET", fields, timeout, retries)
 
-    def param_set(self, unit, name, value, timeout=_CMD_TIMEOUT_S, retries=m.CMD_RETRIES):
+    def param_set(self, unit, name, value, timeout=_CMD_TIMEOUT_S, retries=s.CMD_RETRIES):
         """Write a parameter (a number in its unit, or a string such as "300 kPa").
 
         Returns the ParamValue the board echoes: the value now in force, which is the old one
