@@ -408,7 +408,7 @@ class Link:
                 "overruns": 0,
                 "cycle_max": 0,
                 "heap_free": 0,
-                "rx_errors": min(rx_errors, 0xFFFF),
+                "rx_errors": rx_errors & 0xFFFF,  # counters wrap (protocol/README.md)
             },
         )
 
