@@ -37,8 +37,10 @@ class Uptime:
     @property
     def ms(self):
         # The wire uptime: milliseconds modulo 2**32 (49.7 days), wrapping by definition
-        # (protocol/README.md). A long on a 32-bit port past 2**30: read for encoding only.
-        return (self.s * 1000 + self._ms) & 0xFFFFFFFF
+        # (protocol/README.md). A long on a 32-bit port past 2**30: read for encoding only,
+        # and not masked: `& 0xFFFFFFFF` takes a long there and allocates for any value.
+        ms = self.s * 1000 + self._ms
+        return ms if ms <= 0xFFFFFFFF else ms % 0x100000000
 
 
 class Task:

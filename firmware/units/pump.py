@@ -36,8 +36,10 @@ class Pump:
 
     @property
     def total_ul(self):
-        # Delivered since boot in uL, wrapping at 2**32 like the telemetry field it fills.
-        return (self._total_ml * 1000 + self._total_ul) & 0xFFFFFFFF
+        # Delivered since boot in uL, wrapping at 2**32 like the telemetry field it fills
+        # (not masked: on a 32-bit port `& 0xFFFFFFFF` allocates for any value).
+        ul = self._total_ml * 1000 + self._total_ul
+        return ul if ul <= 0xFFFFFFFF else ul % 0x100000000
 
     def delivered_ul(self):
         # Of the running (or last) dose.
