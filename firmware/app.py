@@ -10,18 +10,27 @@ import sys
 from compat import const
 from pilotproto import messages as m
 from runtime import store
-from runtime.events import UNIT_BOARD, EventQueue
+from runtime.events import EventQueue
 from runtime.link import Link
 from runtime.params import BOARD, Params
 from runtime.safety import FAULT_CONFIG, FAULT_LINK, Safety
 from runtime.scheduler import Scheduler, Uptime
-from units.canister import Canister
-from units.vessel import Vessel
 
 _IO_PERIOD_MS = const(50)  # output timing: dose pulses, heater window, deadman timers
 _LINK_PERIOD_MS = const(50)  # command latency
-# Board-file unit section -> unit class (each class names its param kind).
-_UNIT_CLASSES = (("vessels", Vessel), ("canisters", Canister))
+
+
+def unit_specs(board):
+    # [(board-file entry, unit class)] in wire unit order: the spec's unit kinds in their
+    # order (UNIT_KINDS), the units of a kind in board-file order. A kind's class is
+    # UNIT_CLASS of its module units/<kind>.py, imported only when the board has such units.
+    specs = []
+    for kind, section, _hello in m.UNIT_KINDS:
+        entries = board["units"].get(section)
+        if entries:
+            cls = __import__("units." + kind, None, None, ("UNIT_CLASS",)).UNIT_CLASS
+            specs += [(entry, cls) for entry in entries]
+    return specs
 
 
 class Runtime:
@@ -41,14 +50,12 @@ class Runtime:
         self.events = events = EventQueue(self.uptime)
         self.state = store.State(fs, hal.flash_dir)
         self.state.boot(hal.reset_cause())
-        specs = []
-        for section, cls in _UNIT_CLASSES:
-            for spec in board["units"].get(section, []):
-                specs.append((spec, cls))
+        specs = unit_specs(board)
         self.params = Params(
             fs, hal.flash_dir, [(s["name"], c.KIND) for s, c in specs], board["hw_limits"]
         )
         self.params.load()
+        self.params.on_set = self._on_param
         self.outputs = wiring.outputs(hal, board)
         self.safety = Safety(list(self.outputs.values()), events)
         inputs, scans = wiring.inputs(hal, board)
@@ -107,6 +114,11 @@ class Runtime:
             u.service_io(now_ms, dt_ms)
         self.safety.service(now_ms)
 
+    def _on_param(self, unit, name, value):
+        # A param that is not read where it is used: the telemetry task's period.
+        if unit == BOARD and name == "tlm_period":
+            self.sched.set_period("tlm", value)
+
     def _on_error(self, task, exc):
         self._fault(self.sched.tasks.index(task), task.name, exc)
 
@@ -116,7 +128,7 @@ class Runtime:
     def _fault(self, index, name, exc):
         # Outputs first: nothing after this line may stand between a fault and safe outputs.
         self.safety.fault()
-        self.events.fault(UNIT_BOARD, m.EVENT_TASK_ERROR, index * 1000)
+        self.events.fault(m.UNIT_BOARD, m.EVENT_TASK_ERROR, index * 1000)
         try:
             self.link.log(m.SEVERITY_CRITICAL, "%s: %r" % (name, exc))
         except Exception:  # the link itself may be what failed
@@ -124,7 +136,7 @@ class Runtime:
 
     def _on_overrun(self, task, dur_ms):
         self.events.push(
-            UNIT_BOARD,
+            m.UNIT_BOARD,
             m.EVENT_KIND_INFO,
             m.EVENT_OVERRUN,
             m.SEVERITY_WARNING,

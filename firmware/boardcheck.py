@@ -12,6 +12,7 @@
 
 from compat import const
 from drivers import ads1115
+from pilotproto import messages as m
 
 _STR = const(0)
 _INT = const(1)
@@ -82,7 +83,6 @@ _SENSORS = {
 _ADS_KINDS = ("ph_mv", "orp_mv", "ratiometric")
 _TEMP_DRIVERS = ("ds18b20", "max31865", "ntc")
 _OUTPUT = {"pin": _STR, "active_high": _BOOL, "deadman_ms": _INT, "window_ms?": _INT}
-_UNITS = {"vessels?": _LIST, "canisters?": _LIST}
 _VESSEL = {
     "name": _STR,
     "ph": _STR,
@@ -96,11 +96,23 @@ _VESSEL = {
     "heater_w": _NUM,
 }
 _CANISTER = {"name": _STR, "pressure": _STR, "shell": _STR, "ambient?": _STR, "inlet?": _STR}
+# The board-file schema entry of each unit kind of the spec (UNIT_KINDS; adding a kind:
+# firmware/units/README.md): its fields (numbers must be > 0), its sensor roles and the
+# sensor kind each needs ("temp": any thermometer driver), and its output roles, True for
+# the one time-proportioned output (a heater), False for a plain on/off one.
+_UNIT_SCHEMAS = {
+    "vessel": (
+        _VESSEL,
+        {"ph": "ph_mv", "orp": "orp_mv", "temp": "temp"},
+        {"acid": False, "base": False, "heater": True, "aeration": False},
+    ),
+    "canister": (
+        _CANISTER,
+        {"pressure": "ratiometric", "shell": "temp", "ambient": "temp"},
+        {"inlet": False},
+    ),
+}
 _HW_LIMITS = {"heater_max_pct": _NUM, "pump_max_duty_pct": _NUM, "pressure_msl_max_bar": _NUM}
-# Unit role -> the sensor kind it needs ("temp": any thermometer driver).
-_VESSEL_SENSORS = {"ph": "ph_mv", "orp": "orp_mv", "temp": "temp"}
-_VESSEL_OUTPUTS = ("acid", "base", "aeration")
-_CANISTER_SENSORS = {"pressure": "ratiometric", "shell": "temp", "ambient": "temp"}
 
 
 def _fail(path, message):
@@ -292,38 +304,40 @@ def _sensor_kind(board, name):
 
 def _units(board):
     units = board["units"]
-    _fields(units, "units", _UNITS)
+    _fields(units, "units", {section + "?": _LIST for _kind, section, _at in m.UNIT_KINDS})
     names = []
     used_outputs = {}
-    for section, spec, sensors, outputs in (
-        ("vessels", _VESSEL, _VESSEL_SENSORS, _VESSEL_OUTPUTS + ("heater",)),
-        ("canisters", _CANISTER, _CANISTER_SENSORS, ("inlet",)),
-    ):
+    for kind, section, _at in m.UNIT_KINDS:
+        spec, sensors, outputs = _UNIT_SCHEMAS[kind]
         for i, unit in enumerate(units.get(section, ())):
             path = "units.%s[%d]" % (section, i)
             _fields(unit, path, spec)
             if unit["name"] in names:
                 _fail(path + ".name", "%r is used twice" % unit["name"])
             names.append(unit["name"])
-            for role, kind in sensors.items():
+            for role, sensor_kind in sensors.items():
                 if role in unit:
                     _ref(board, "sensors", unit[role], path + "." + role)
-                    if _sensor_kind(board, unit[role]) != kind:
-                        _fail(path + "." + role, "%r is not a %s sensor" % (unit[role], kind))
-            for role in outputs:
-                if role not in unit:
-                    continue
-                output = unit[role]
-                _ref(board, "outputs", output, path + "." + role)
-                if output in used_outputs:
-                    _fail(path + "." + role, "%r is already %s" % (output, used_outputs[output]))
-                used_outputs[output] = path + "." + role
-                # Only the heater is time-proportioned; a pump or valve must be plain on/off.
-                if ("window_ms" in board["outputs"][output]) != (role == "heater"):
-                    _fail(path + "." + role, "window_ms is for the heater output only")
-            for key in ("pump_ml_per_min", "heater_w"):
-                if key in unit:
+                    if _sensor_kind(board, unit[role]) != sensor_kind:
+                        what = "%r is not a %s sensor" % (unit[role], sensor_kind)
+                        _fail(path + "." + role, what)
+            for role, windowed in outputs.items():
+                if role in unit:
+                    _unit_output(board, unit[role], windowed, path + "." + role, used_outputs)
+            for key, kind_of in spec.items():
+                key = key.rstrip("?")
+                if kind_of == _NUM and key in unit:
                     _positive(unit[key], path + "." + key)
+
+
+def _unit_output(board, output, windowed, path, used_outputs):
+    _ref(board, "outputs", output, path)
+    if output in used_outputs:
+        _fail(path, "%r is already %s" % (output, used_outputs[output]))
+    used_outputs[output] = path
+    # Only a heater is time-proportioned; a pump or valve must be plain on/off.
+    if ("window_ms" in board["outputs"][output]) != windowed:
+        _fail(path, "window_ms is for the heater output only")
 
 
 def _pins(board):

@@ -8,7 +8,6 @@
 from drivers.outputs import DigitalOutput, TimeProportionedOutput
 from pilotproto import messages as m
 from runtime import sensors, store
-from runtime.events import UNIT_BOARD
 from runtime.safety import FAULT_WATCHDOG
 
 
@@ -97,12 +96,13 @@ def inputs(hal, board):
     for name, adc in board["adc"].items():
         dev = ADS1115(hal.i2c(adc["bus"]), adc["addr"], adc.get("sps", 128))
         scans[name] = sensors.AdcScan(dev)
-    used = []
-    units = board["units"]
-    for unit in units.get("vessels", []) + units.get("canisters", []):
-        for role in ("ph", "orp", "temp", "pressure", "shell", "ambient"):
-            if role in unit and unit[role] not in used:
-                used.append(unit[role])
+    used = []  # the sensors that units name, in unit order (spec: UNIT_KINDS)
+    sensor_names = board["sensors"]
+    for _kind, section, _hello in m.UNIT_KINDS:
+        for unit in board["units"].get(section, ()):
+            for key, name in unit.items():
+                if key != "name" and name in sensor_names and name not in used:
+                    used.append(name)
     inputs = {}
     for name in used:
         entry = board["sensors"][name]
@@ -115,7 +115,7 @@ def boot_events(rt):
     ev = rt.events
     data = rt.state.data
     ev.push(
-        UNIT_BOARD,
+        m.UNIT_BOARD,
         m.EVENT_KIND_INFO,
         m.EVENT_BOOT,
         m.SEVERITY_INFO,
@@ -124,14 +124,14 @@ def boot_events(rt):
     )
     if data["reset"] == m.RESET_WATCHDOG:
         rt.safety.faults |= FAULT_WATCHDOG
-        ev.push(UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_WATCHDOG_RESET, m.SEVERITY_ALARM)
+        ev.push(m.UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_WATCHDOG_RESET, m.SEVERITY_ALARM)
     if rt.state.lost:
         # value 2: the state record (boot count, latched trips: canisters start tripped).
-        ev.push(UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_CONFIG_DEFAULTS, m.SEVERITY_ALARM, 2000)
+        ev.push(m.UNIT_BOARD, m.EVENT_KIND_RAISED, m.EVENT_CONFIG_DEFAULTS, m.SEVERITY_ALARM, 2000)
     p = rt.params
     if p.invalid:
         ev.push(
-            UNIT_BOARD,
+            m.UNIT_BOARD,
             m.EVENT_KIND_RAISED,
             m.EVENT_CONFIG_INVALID,
             m.SEVERITY_ALARM,
@@ -140,7 +140,7 @@ def boot_events(rt):
     if p.source >= store.BACKUP:
         # value: 1 = the last good copy, 0 = the defaults.
         ev.push(
-            UNIT_BOARD,
+            m.UNIT_BOARD,
             m.EVENT_KIND_RAISED,
             m.EVENT_CONFIG_DEFAULTS,
             m.SEVERITY_ALARM,

@@ -73,7 +73,7 @@ class FakeHal:
         self.wdt = None
         self.flash_dir = ""
         self.fs = None  # the port's own filesystem
-        self.uptime_start_ms = 0
+        self.uptime_start_ms = 0  # the runtime's uptime at boot (a test may start it late)
         self.cause = RESET_POWER_ON  # what reset_cause() returns
         self.services = 0
         self._buses = {}  # (kind, name) -> fake bus, so hal.i2c("i2c0") is one object

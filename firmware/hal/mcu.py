@@ -88,7 +88,7 @@ class Hal:
         self.wdt = None
         self.flash_dir = ""
         self.fs = None  # the port's own filesystem (runtime.store.OsFs)
-        self.uptime_start_ms = 0
+        self.uptime_start_ms = 0  # the runtime's uptime at boot
         self.uart = self._protocol_port(board)
 
     def _protocol_port(self, board):

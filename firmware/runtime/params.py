@@ -4,21 +4,15 @@
 # hw_limit name, can only lower its maximum, so no PARAM_SET and no stored config can exceed
 # a hardware-safe value. Values are kept as raw wire integers (value / scale), the form the
 # store persists and the units read, so no float rounding drifts a stored value.
-# Wire unit numbers: vessels 0.., then canisters, and UNIT_BOARD (255) for the board.
+# Wire unit numbers are the order of `units` (app.py numbers them by the spec's rule) and
+# UNIT_BOARD for the board.
 
 from compat import const
 from pilotproto import messages as m
 from runtime import store
-from runtime.events import UNIT_BOARD
 
 _CONFIG_VERSION = const(1)
 BOARD = "board"  # config key and param kind of the board's own parameters
-
-# Cross-field rules: each tuple must be strictly increasing.
-_ORDER = {
-    "vessel": (("ph_low", "ph_sp", "ph_high"), ("temp_sp", "temp_high")),
-    "canister": (("p_mol", "p_rsl", "p_msl"), ("t_mol", "t_rsl", "t_msl")),
-}
 
 
 def _specs(hw_limits):
@@ -47,6 +41,7 @@ class Params:
         self.source = store.DEFAULTS
         self.invalid = 0  # damaged or invalid copies found by load()
         self.ok = False  # False: the values break a rule (only if hw_limits clash)
+        self.on_set = None  # on_set(unit name, param, raw value) after a set took effect
 
     def defaults(self):
         return {u: {p[0]: p[3] for p in self._specs[self._kinds[u]]} for u in self._names}
@@ -81,7 +76,10 @@ class Params:
 
     @staticmethod
     def _check_order(kind, values):
-        for chain in _ORDER.get(kind, ()):
+        # The spec's cross-field rules (PARAM_ORDER): each chain strictly increasing.
+        for chain_kind, chain in m.PARAM_ORDER:
+            if chain_kind != kind:
+                continue
             for i in range(1, len(chain)):
                 if values[chain[i - 1]] >= values[chain[i]]:
                     raise ValueError(chain[i])
@@ -107,7 +105,7 @@ class Params:
         return True
 
     def _unit_name(self, unit):
-        if unit == UNIT_BOARD:
+        if unit == m.UNIT_BOARD:
             return BOARD
         if 0 <= unit < len(self._names) - 1:
             return self._names[unit + 1]
@@ -160,4 +158,6 @@ class Params:
                 if not self.save():
                     values[pname] = old
                     result = m.PARAM_RESULT_STORE_FAILED
+                elif self.on_set is not None:
+                    self.on_set(u, pname, value)
         return pname, values[pname], i, len(specs), result

@@ -7,7 +7,6 @@
 
 from compat import const
 from pilotproto import messages as m
-from runtime.events import UNIT_BOARD
 
 # HEARTBEAT.faults bits.
 FAULT_TASK = const(0x01)  # a task raised; board in FAULT until reset
@@ -46,7 +45,7 @@ class Safety:
             if self.outputs[i].service(now_ms):
                 self.faults |= FAULT_DEADMAN
                 events.push(
-                    UNIT_BOARD,
+                    m.UNIT_BOARD,
                     m.EVENT_KIND_RAISED,
                     m.EVENT_OUTPUT_DEADMAN,
                     m.SEVERITY_WARNING,

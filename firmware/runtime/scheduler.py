@@ -12,18 +12,35 @@
 
 
 class Uptime:
-    # Milliseconds since boot without the 2**30 ms wrap of ticks_ms (12.4 days). start_ms:
-    # where it starts (0 on a board; the bench can start a board as if it had been up long).
+    # Time since boot, without the 2**30 ms wrap of ticks_ms (12.4 days), from start_ms on
+    # (the HAL's uptime_start_ms: 0 on a board, a bench may start one just before the wire
+    # uptime wraps). Kept as whole seconds `s` and the milliseconds past them, which stay
+    # small ints on a 32-bit port (31-bit signed) for 34 years: one count of milliseconds
+    # would pass 2**30 after 12.4 days and allocate a long at every update from then on.
+
     def __init__(self, clock, start_ms=0):
         self._clock = clock
         self._last = clock.ticks_ms()
-        self.ms = start_ms
+        self.s = start_ms // 1000
+        self._ms = start_ms % 1000
 
     def update(self):
         now = self._clock.ticks_ms()
-        self.ms += self._clock.ticks_diff(now, self._last)
+        ms = self._ms + self._clock.ticks_diff(now, self._last)
         self._last = now
+        if ms >= 1000:
+            self.s += ms // 1000
+            ms %= 1000
+        self._ms = ms
         return now
+
+    @property
+    def ms(self):
+        # The wire uptime: milliseconds modulo 2**32 (49.7 days), wrapping by definition
+        # (protocol/README.md). A long on a 32-bit port past 2**30: read for encoding only,
+        # and not masked: `& 0xFFFFFFFF` takes a long there and allocates for any value.
+        ms = self.s * 1000 + self._ms
+        return ms if ms <= 0xFFFFFFFF else ms % 0x100000000
 
 
 class Task:

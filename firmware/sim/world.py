@@ -88,11 +88,11 @@ class World:
         for name, adc in board["adc"].items():
             self.adcs[name] = self.i2c[adc["bus"]].devices[adc["addr"]] = ADS1115(self)
         self._board = board
-        units = board["units"]
-        for unit in units.get("vessels", ()):
-            self._vessel(unit)
-        for unit in units.get("canisters", ()):
-            self._canister(unit)
+        # A plant per unit, by the unit kinds of the protocol spec the host hands over
+        # (scenario["unit_kinds"]: [kind, board-file section]): _vessel(), _canister().
+        for kind, section in scenario["unit_kinds"]:
+            for unit in board["units"].get(section, ()):
+                getattr(self, "_" + kind)(unit)
         for name, values in scenario.get("inputs", {}).items():
             self._set(name, values)
         self._events = scenario.get("events", [])

@@ -90,7 +90,9 @@ class Unit:
         self._state = state  # runtime.store.State: modes and trips persisted across reboots
         self.cfg = cfg  # {param: raw value}, shared with runtime.params (updated in place)
         self.events = events
-        self.acks = acks  # acks.done(cmd_id, verb, result, reason, value): late ACKs
+        # Late ACKs of a long command: acks.progress(cmd_id, verb, percent, value) while it
+        # runs (at least every PROGRESS_MS), acks.done(cmd_id, verb, result, reason, value).
+        self.acks = acks
         self.alarms = 0  # ALARM bits, the unit's `alarms` telemetry field
         self.sensor_ok = 0  # sensor_ok telemetry bits
         self.config_ok = True

@@ -8,6 +8,7 @@
 
 from compat import const
 from control.budget import DoseBudget
+from pilotproto import messages as m
 
 _WINDOW_MS = const(10000)
 
@@ -18,6 +19,7 @@ MANUAL = const(2)
 # service() results.
 DONE = const(1)
 LIMIT = const(2)
+PROGRESS = const(3)  # a dose has run another PROGRESS_MS: time to report its progress
 
 
 class Pump:
@@ -25,9 +27,19 @@ class Pump:
         self.output = output
         self._ul_per_ms = ml_per_min / 60.0  # mL/min = uL/ms x 60
         self.budget = DoseBudget()
-        self.total_ul = 0  # delivered since boot
+        # Delivered since boot as whole mL and the uL past them: small ints on a 32-bit
+        # port however long the board runs (one uL count would pass 2**30 at 1074 L).
+        self._total_ml = 0
+        self._total_ul = 0
         self.limit_keys = ("", "")  # the vessel's hour and day budget param names
         self._begin(IDLE, None, 0)
+
+    @property
+    def total_ul(self):
+        # Delivered since boot in uL, wrapping at 2**32 like the telemetry field it fills
+        # (not masked: on a 32-bit port `& 0xFFFFFFFF` allocates for any value).
+        ul = self._total_ml * 1000 + self._total_ul
+        return ul if ul <= 0xFFFFFFFF else ul % 0x100000000
 
     def delivered_ul(self):
         # Of the running (or last) dose.
@@ -36,6 +48,11 @@ class Pump:
     def dose(self, vol_ul, cmd_id):
         self.budget.add(vol_ul)
         self._begin(DOSING, cmd_id, int(vol_ul / self._ul_per_ms + 0.5))
+        self.target_ul = vol_ul
+
+    def progress_pct(self):
+        # Of the running dose, 0..99 (100 is for a dose that is done).
+        return min(99, self._on_ms * 100 // max(1, self._target_ms))
 
     def run_manual(self, duty_pct):
         self._begin(MANUAL, None, 0)
@@ -48,7 +65,9 @@ class Pump:
         self._on_ms = 0
         self._booked_ul = 0  # of the running dose or manual run, already in total_ul
         self._phase_ms = 0  # position in the duty window
+        self._report_ms = 0  # dosing time since the last progress report
         self.manual_pct = 0
+        self.target_ul = 0  # volume of the running (or last) dose
 
     def stop(self):
         # End a dose or manual run now; returns the volume the dose delivered.
@@ -64,7 +83,11 @@ class Pump:
             self._on_ms += dt_ms
             d_ul = self.delivered_ul() - self._booked_ul
             self._booked_ul += d_ul
-            self.total_ul += d_ul
+            ul = self._total_ul + d_ul
+            if ul >= 1000:
+                self._total_ml += ul // 1000
+                ul %= 1000
+            self._total_ul = ul
             if self.mode == MANUAL:
                 self.budget.add(d_ul)  # a dose booked its volume up front
         if self.mode == IDLE:
@@ -82,4 +105,9 @@ class Pump:
             self.output.on()
         else:
             self.output.off()
+        if self.mode == DOSING:
+            self._report_ms += dt_ms
+            if self._report_ms >= m.PROGRESS_MS:
+                self._report_ms = 0
+                return PROGRESS
         return 0

@@ -38,12 +38,6 @@ MESSAGE_IDS = {v[0]: i for i, v in m.MESSAGES.items()}
 PARAMS = {p[1]: p for p in m.PARAMS}
 
 
-def field_index(msg_id, field):
-    """Position of a field in a message's raw values."""
-    return [f[0] for f in s.FIELDS[msg_id]].index(field)
-
-
-_HELLO_HASH = field_index(m.MSG_HELLO, "schema_hash")
 
 
 class Frame(NamedTuple):
@@ -140,7 +134,7 @@ class StreamDecoder:
             values = fixed.unpack_from(body, m.HEADER_SIZE)
             if text:
                 values += (body[m.HEADER_SIZE + size : n - m.CRC_SIZE],)
-            if msg_id == m.MSG_HELLO and values[_HELLO_HASH] != m.SCHEMA_HASH:
+            if msg_id == m.MSG_HELLO and values[s.HELLO_SCHEMA_HASH] != m.SCHEMA_HASH:
                 errors["schema"] += 1
             out.append(new_frame(Frame, (msg_id, body[2], body[3], values)))
         self.frames += len(out)
@@ -189,6 +183,59 @@ def _shared(fn, *args):
         return fn(*args)
     except framing.EncodeError as exc:
         raise EncodeError(str(exc)) from None
+
+
+def _verb_spec(verb):
+    name = verb if isinstance(verb, str) else s.ENUMS["VERB"].get(verb)
+    spec = s.VERBS.get(name)
+    if spec is None:
+        raise EncodeError("unknown verb %r (known: %s)" % (verb, ", ".join(s.VERBS)))
+    return name, spec
+
+
+def arg_raw(verb, index, value):
+    """Wire value of COMMAND argument `index` (0 or 1) of a verb (a name or its value): a
+    member name where the spec gives that argument an enum, else the value as given."""
+    _name, spec = _verb_spec(verb)
+    arg = spec[1 + index]
+    if arg is None or arg[1] is None or not isinstance(value, str):
+        return value
+    members = {n: v for v, n in s.ENUMS[arg[1]].items()}
+    allowed = arg[2] or tuple(members)
+    if value not in allowed:
+        raise EncodeError("%s %s: %r is not one of %s" % (verb, arg[0], value, ", ".join(allowed)))
+    return members[value]
+
+
+def command_args(verb, arg0=0, arg1=0):
+    """Wire values (arg0, arg1) of a COMMAND, members given by name or value; EncodeError
+    naming the range when one is outside what the verb takes (spec: verbs), where a board
+    would refuse the command OUT_OF_RANGE."""
+    name, spec = _verb_spec(verb)
+    out = []
+    for index, value in enumerate((arg0, arg1)):
+        arg = spec[1 + index]
+        raw = arg_raw(name, index, value)
+        if arg is None:
+            if raw != 0:
+                raise EncodeError("%s takes no arg%d: it must be 0, got %r" % (name, index, value))
+        elif isinstance(raw, bool) or not isinstance(raw, int):
+            raise EncodeError("%s %s must be a whole number, got %r" % (name, arg[0], value))
+        elif arg[1] is not None:
+            members = s.ENUMS[arg[1]]
+            allowed = arg[2] or tuple(members.values())
+            if members.get(raw) not in allowed:
+                raise EncodeError(
+                    "%s %s: %r is not one of %s" % (name, arg[0], value, ", ".join(allowed))
+                )
+        elif not arg[3] <= raw <= arg[4]:
+            unit = " " + arg[5] if arg[5] else ""
+            raise EncodeError(
+                "%s %s = %r%s is out of range (%d..%d%s)"
+                % (name, arg[0], value, unit, arg[3], arg[4], unit)
+            )
+        out.append(raw)
+    return tuple(out)
 
 
 def param(name):

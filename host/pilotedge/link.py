@@ -15,6 +15,7 @@ from typing import NamedTuple
 import serial
 
 from pilotproto import messages as m
+from pilotproto import schema as s
 
 from . import __version__, codec
 from .errors import LinkError
@@ -26,6 +27,8 @@ _READ_SIZE = 4096
 _POLL_S = 0.01
 _LOST_AFTER_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000
 _UPTIME_WRAP_MS = 1 << 32
+_CMD_TIMEOUT_S = s.CMD_TIMEOUT_MS / 1000  # the spec's retry policy (protocol/README.md)
+_PROGRESS_TIMEOUT_S = s.PROGRESS_TIMEOUT_MS / 1000
 
 OPEN, UP, LOST, REFUSED, CLOSED = "open", "up", "lost", "refused", "closed"
 
@@ -41,27 +44,20 @@ class ParamValue(NamedTuple):
     count: int
 
 
-_ACK_CMD_ID = codec.field_index(m.MSG_ACK, "cmd_id")
-_ACK_RESULT = codec.field_index(m.MSG_ACK, "result")
-_PV_UNIT = codec.field_index(m.MSG_PARAM_VALUE, "unit")
-_PV_NAME = codec.field_index(m.MSG_PARAM_VALUE, "name")
-_HB_RX_ERRORS = codec.field_index(m.MSG_HEARTBEAT, "rx_errors")
-
-
 def _answer_key(frame):
     """Which pending request a board frame answers, or None."""
     v = frame.values
     if frame.msg_id == m.MSG_ACK:
-        return ("ACK", v[_ACK_CMD_ID])
+        return ("ACK", v[s.ACK_CMD_ID])
     if frame.msg_id == m.MSG_PARAM_VALUE:
-        return ("PARAM", v[_PV_UNIT], v[_PV_NAME].split(b"\x00")[0])
+        return ("PARAM", v[s.PARAM_VALUE_UNIT], v[s.PARAM_VALUE_NAME].split(b"\x00")[0])
     if frame.msg_id == m.MSG_HELLO:
         return ("HELLO",)
     return None
 
 
 def _in_progress(frame):
-    return frame.msg_id == m.MSG_ACK and frame.values[_ACK_RESULT] == m.RESULT_IN_PROGRESS
+    return frame.msg_id == m.MSG_ACK and frame.values[s.ACK_RESULT] == m.RESULT_IN_PROGRESS
 
 
 class Link:
@@ -127,22 +123,35 @@ class Link:
             "schema_hash": m.SCHEMA_HASH,
             "boot_count": 0,
             "reset_cause": "UNKNOWN",
-            "vessels": 0,
-            "canisters": 0,
             "uptime": self._uptime_s(),
         }
+        fields.update((section, 0) for _kind, section, _at in m.UNIT_KINDS)  # a host has none
         self._request(("HELLO",), "HELLO", fields, timeout, retries, "HELLO")
         self._require_talking()
         return self.board
 
-    def command(self, unit, verb, arg0=0, arg1=0, timeout=0.5, retries=3, progress_timeout=30.0):
+    def command(
+        self,
+        unit,
+        verb,
+        arg0=0,
+        arg1=0,
+        timeout=_CMD_TIMEOUT_S,
+        retries=s.CMD_RETRIES,
+        progress_timeout=_PROGRESS_TIMEOUT_S,
+    ):
         """Run a COMMAND; return its final ACK frame (ACCEPTED, DONE, REJECTED or FAILED).
 
-        Each resend carries the same cmd_id, so a board that ran the command but lost its ACK
-        answers from its cache and never runs it twice: that is what makes resending a DOSE
-        safe. After IN_PROGRESS the board has the command, so there are no more resends, only
-        a longer wait (progress_timeout, restarted by every IN_PROGRESS).
+        Arguments are numbers or, where the spec gives one an enum, member names; one outside
+        the verb's range raises codec.EncodeError before anything is sent. Each resend
+        carries the same cmd_id, so a board that ran the command but lost its ACK answers
+        from its memory and never runs it twice: that is what makes resending a DOSE safe.
+        After IN_PROGRESS the board has the command, so there are no more resends, only a
+        longer wait (progress_timeout, restarted by every IN_PROGRESS). The board remembers
+        a cmd_id for twice the whole retry window of the spec's defaults (protocol/README.md):
+        longer timeouts or more retries than those void that promise.
         """
+        arg0, arg1 = codec.command_args(verb, arg0, arg1)
         with self._cv:
             cmd_id = self._cmd_id
             self._cmd_id = (cmd_id + 1) & 0xFFFFFFFF
@@ -152,13 +161,13 @@ class Link:
             ("ACK", cmd_id), "COMMAND", fields, timeout, retries, what, progress_timeout
         )
 
-    def param_get(self, unit, name, timeout=0.5, retries=3):
+    def param_get(self, unit, name, timeout=_CMD_TIMEOUT_S, retries=s.CMD_RETRIES):
         """Read a parameter; return a ParamValue."""
         codec.param(name)
         fields = {"unit": unit, "name": name, "index": 0}
         return self._param(unit, name, "PARAM_GET", fields, timeout, retries)
 
-    def param_set(self, unit, name, value, timeout=0.5, retries=3):
+    def param_set(self, unit, name, value, timeout=_CMD_TIMEOUT_S, retries=s.CMD_RETRIES):
         """Write a parameter (a number in its unit, or a string such as "300 kPa").
 
         Returns the ParamValue the board echoes: the value now in force, which is the old one
@@ -389,7 +398,7 @@ class Link:
         """Note the board is alive and echo a heartbeat, so the board times us in its time."""
         with self._cv:
             self._last_heartbeat = self._clock()
-            self.board_rx_errors = frame.values[_HB_RX_ERRORS]
+            self.board_rx_errors = frame.values[s.HEARTBEAT_RX_ERRORS]
             if self._state == LOST:
                 self._set_state(UP)
         rx_errors = sum(self._decoder.errors.values()) + self.rx_lost
@@ -402,7 +411,7 @@ class Link:
                 "overruns": 0,
                 "cycle_max": 0,
                 "heap_free": 0,
-                "rx_errors": min(rx_errors, 0xFFFF),
+                "rx_errors": rx_errors & 0xFFFF,  # counters wrap (protocol/README.md)
             },
         )
 

@@ -13,6 +13,7 @@ from hal.fake import FakeHal
 from hal.fakebus import FakeOneWire
 from pilotproto import framing
 from pilotproto import messages as m
+from pilotproto import schema as s
 from sim.onewire import crc8
 
 _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
@@ -119,10 +120,16 @@ class Host:
         self.uart.feed(bytes(self.enc.encode(msg_id, values)))
 
     def heartbeat(self):
-        self.send(m.MSG_HEARTBEAT, [0, 0, 0, 0, 0, 0, 0])
+        self.send(m.MSG_HEARTBEAT, [0] * s.HEARTBEAT_NFIELDS)
 
     def command(self, cmd_id, unit, verb, arg0=0, arg1=0):
-        self.send(m.MSG_COMMAND, [cmd_id, unit, verb, arg0, arg1])
+        v = [0] * s.COMMAND_NFIELDS
+        v[s.COMMAND_CMD_ID] = cmd_id
+        v[s.COMMAND_UNIT] = unit
+        v[s.COMMAND_VERB] = verb
+        v[s.COMMAND_ARG0] = arg0
+        v[s.COMMAND_ARG1] = arg1
+        self.send(m.MSG_COMMAND, v)
 
     def _collect(self, msg_id, seq, flags, body, n):
         fmt = m.MESSAGES[msg_id][1]
@@ -152,13 +159,16 @@ class Host:
 
 class Rig:
     # A runtime on a fake HAL with a plant and a host. flash: reuse a folder (reboot tests).
-    def __init__(self, flash=None, fs=None, board=None, cause=m.RESET_POWER_ON, plant=None):
+    def __init__(
+        self, flash=None, fs=None, board=None, cause=m.RESET_POWER_ON, plant=None, uptime_ms=0
+    ):
         self.board = board or load_board()
         self.plant = plant or Plant()
         self.flash = flash or tmpdir()
         self.hal = FakeHal(self.board)
         self.hal.flash_dir = self.flash
         self.hal.cause = cause
+        self.hal.uptime_start_ms = uptime_ms
         i2c = self.hal.i2c("i2c0")
         i2c.writes = NoLog()
         for adc in self.board["adc"].values():
@@ -170,6 +180,12 @@ class Rig:
 
     def run_for(self, ms):
         self.rt.run(self.clock.ticks_add(self.clock.ticks_ms(), ms))
+
+    def run_linked(self, ms):
+        # Host heartbeats every second for `ms`, the way a logger keeps the link up.
+        for _ in range(ms // 1000):
+            self.host.heartbeat()
+            self.run_for(1000)
 
     def pin(self, output):
         # Level of a board output's pin now (1 = energised for these active-high outputs).

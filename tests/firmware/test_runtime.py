@@ -10,7 +10,6 @@ from rig import Rig
 
 from drivers import ads1115
 from pilotproto import messages as m
-from runtime.events import UNIT_BOARD
 from runtime.safety import FAULT_TASK
 
 V0 = 0  # wire unit numbers on the sim board
@@ -25,13 +24,7 @@ def _ok(acks, cmd_id, result=m.RESULT_DONE):
 
 
 def _connected(rig):
-    # Host heartbeats every second for `ms`, the way a logger keeps the link up.
-    def run(ms):
-        for _ in range(ms // 1000):
-            rig.host.heartbeat()
-            rig.run_for(1000)
-
-    return run
+    return rig.run_linked
 
 
 def _set_modes(rig, cmd_id, modes):
@@ -102,7 +95,7 @@ def test_task_exception_faults_the_board_and_stops_the_watchdog():
     hb = r.host.take(m.MSG_HEARTBEAT)[-1]
     assert r.rt.safety.state == m.STATE_FAULT and hb[1] == m.STATE_FAULT and hb[2] & FAULT_TASK
     faults = r.host.events(m.EVENT_TASK_ERROR)
-    assert faults and faults[0][1] == m.EVENT_KIND_FAULT and faults[0][0] == UNIT_BOARD
+    assert faults and faults[0][1] == m.EVENT_KIND_FAULT and faults[0][0] == m.UNIT_BOARD
     logs = r.host.take(m.MSG_LOG)
     assert logs and b"sensor bug" in logs[0][1]
     assert [r.pin(o) for o in OUTPUTS] == [0] * 5
@@ -146,7 +139,7 @@ def test_param_get_set_refusal_echo_and_hw_limit():
 
 def test_tlm_period_param_changes_the_telemetry_rate():
     r = Rig()
-    r.host.send(m.MSG_PARAM_SET, [UNIT_BOARD, b"tlm_period", 250])
+    r.host.send(m.MSG_PARAM_SET, [m.UNIT_BOARD, b"tlm_period", 250])
     r.run_for(2000)
     assert len(r.host.take(m.MSG_VESSEL)) >= 7
 
@@ -158,12 +151,12 @@ def test_dose_runs_exactly_once_under_retransmission():
     vessel = r.rt.units[0]
     r.host.command(7, V0, m.VERB_DOSE, m.OUT_ACID, 1000)  # 1 mL at 5 mL/min: 12 s on
     r.run_for(100)
-    assert _ok(r.host.take(m.MSG_ACK), 7, m.RESULT_ACCEPTED)[5] == 1000
+    assert _ok(r.host.take(m.MSG_ACK), 7, m.RESULT_IN_PROGRESS)[5] == 1000
     for _ in range(3):  # the host did not hear the ACK and retransmits
         r.host.command(7, V0, m.VERB_DOSE, m.OUT_ACID, 1000)
         link(1000)
     acks = r.host.take(m.MSG_ACK)
-    assert len(acks) == 3 and all(a[2] == m.RESULT_ACCEPTED for a in acks)
+    assert len(acks) == 3 and all(a[2] == m.RESULT_IN_PROGRESS for a in acks)
     link(30000)  # 12 s of pumping at the 50 % duty limit: 24 s
     done = _ok(r.host.take(m.MSG_ACK), 7, m.RESULT_DONE)
     assert abs(done[5] - 1000) <= 5 and abs(vessel.acid.total_ul - 1000) <= 5
@@ -373,14 +366,14 @@ def test_events_queue_drops_the_oldest_when_nobody_listens():
     r = Rig()
     ev = r.rt.events
     for i in range(40):
-        ev.push(UNIT_BOARD, m.EVENT_KIND_INFO, m.EVENT_BOOT, m.SEVERITY_INFO, i)
+        ev.push(m.UNIT_BOARD, m.EVENT_KIND_INFO, m.EVENT_BOOT, m.SEVERITY_INFO, i)
     assert ev.count == 16 and ev.dropped > 0 and ev.peek()[4] == 24
 
 
 def test_reboot_verb_resets_after_the_ack():
     r = Rig()
     r.run_for(100)
-    r.host.command(1, UNIT_BOARD, m.VERB_REBOOT)
+    r.host.command(1, m.UNIT_BOARD, m.VERB_REBOOT)
     try:
         r.run_for(1000)
         raise AssertionError("no reset")

@@ -1,4 +1,4 @@
-"""The runtime tests again, under the MicroPython Unix port.
+"""The runtime tests (test_runtime.py, test_commands.py) again, under the MicroPython Unix port.
 
 test_runtime.py builds the whole firmware (runtime, units, drivers, protocol) plus the fake HAL
 and test rig, several times per test. On the 64-bit Unix port that bytecode alone needs about
@@ -9,17 +9,20 @@ with 512 KB; tools/bench/firmware.py measures what the firmware alone takes.
 
 from pathlib import Path
 
+import pytest
+
 from mpy import FIRMWARE, PROTOCOL, run_micropython
 
 HERE = Path(__file__).resolve().parent
 
 
-def test_runtime_passes_on_micropython():
+@pytest.mark.parametrize("module", ["test_runtime", "test_commands"])
+def test_runtime_passes_on_micropython(module):
     out = run_micropython(
         HERE / "mp_runner.py",
         heap="512k",
         path=[FIRMWARE, PROTOCOL, HERE],
-        args=["test_runtime"],
+        args=[module],
         timeout_s=300,
     )
-    assert out.splitlines()[-1].startswith("OK test_runtime ")
+    assert out.splitlines()[-1].startswith("OK %s " % module)

@@ -93,3 +93,16 @@ def test_uptime_survives_the_ticks_wrap():
         clock.advance(1000)
         up.update()
     assert up.ms == 5000
+
+
+def test_uptime_starts_where_the_hal_says_and_wraps_on_the_wire_at_2_32_ms():
+    clock = FakeClock(NEAR_WRAP_MS)
+    up = Uptime(clock, (1 << 32) - 1500)
+    clock.advance(1000)
+    up.update()
+    assert up.ms == (1 << 32) - 500
+    clock.advance(1200)
+    up.update()
+    assert up.ms == 700 and up.s == ((1 << 32) + 700) // 1000
+    # Kept as seconds and the ms past them: both small ints on a 32-bit port (< 2**30).
+    assert up.s < 1 << 30 and 0 <= up._ms < 1000

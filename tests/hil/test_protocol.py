@@ -16,8 +16,8 @@ def test_hello_reports_identity_and_schema_hash(rig, board):
     spec = Board(rig.board)
     assert hello["board_id"] == spec.file["board"]
     assert (hello["proto_version"], hello["schema_hash"]) == (m.VERSION, m.SCHEMA_HASH)
-    assert (hello["vessels"], hello["canisters"]) == (len(spec.names.vessels),
-                                                      len(spec.names.canisters))
+    assert (hello["vessels"], hello["canisters"]) == (len(spec.names.units["vessel"]),
+                                                      len(spec.names.units["canister"]))
     assert hello["boot_count"] >= 1
 
 
@@ -57,7 +57,7 @@ def test_a_retransmitted_command_runs_exactly_once(rig, board):
     copies = [first] + [next_frame(acks, lambda f, c=first["cmd_id"]: f.fields()["cmd_id"] == c)
                         .fields() for _ in range(3)]
     assert {c["cmd_id"] for c in copies} == {first["cmd_id"]}  # every copy was answered
-    assert first["result"] == "ACCEPTED"
+    assert first["result"] == "IN_PROGRESS"
     done = next_frame(acks, lambda f: f.fields()["cmd_id"] == first["cmd_id"]
                       and f.fields()["result"] == "DONE").fields()
     assert done["value"] == 500

@@ -159,3 +159,21 @@ def test_param_conversion():
         codec.param_to_raw("p_msl", 45.0)
     with pytest.raises(codec.EncodeError, match="unknown parameter 'ph_setpoint'"):
         codec.param_to_raw("ph_setpoint", 1.0)
+
+
+def test_command_args_by_member_name_and_refused_outside_the_verb_s_range():
+    assert codec.command_args("SET_MODE", "TEMP", "AUTO") == (m.LOOP_TEMP, m.MODE_AUTO)
+    assert codec.command_args(m.VERB_DOSE, m.OUT_BASE, 2000000) == (m.OUT_BASE, 2000000)
+    assert codec.command_args("ACK_ALARM", "DOSE_LIMIT") == (m.EVENT_DOSE_LIMIT, 0)
+    for verb, arg0, arg1, message in (
+        ("DOSE", "ACID", 0, r"DOSE volume = 0 uL is out of range \(1..2000000 uL\)"),
+        ("DOSE", "HEATER", 1, "DOSE pump: 'HEATER' is not one of ACID, BASE"),
+        ("ACK_ALARM", 70000, 0, "ACK_ALARM code: 70000 is not one of"),
+        ("ACK_ALARM", 11, 0, "ACK_ALARM code: 11 is not one of"),  # a gap in EVENT
+        ("VALVE", 1, 1, "VALVE takes no arg1: it must be 0, got 1"),
+        ("SET_OUTPUT", 2, 50.5, "SET_OUTPUT level must be a whole number"),
+        ("FLY", 0, 0, "unknown verb 'FLY'"),
+    ):
+        with pytest.raises(codec.EncodeError, match=message):
+            codec.command_args(verb, arg0, arg1)
+    assert codec.arg_raw("VALVE", 0, 7) == 7  # names only: the range is the board's check

@@ -1,6 +1,8 @@
 """Link against a fake board over socket://: handshake, exactly-once commands, parameters,
 link loss on an injected clock, telemetry and counters."""
 
+import inspect
+
 import pytest
 from fakeboard import FakeBoard, FakeClock, wait_until
 
@@ -8,6 +10,7 @@ from pilotedge import link as link_mod
 from pilotedge.codec import EncodeError
 from pilotedge.errors import PilotedgeError
 from pilotproto import messages as m
+from pilotproto import schema
 
 
 @pytest.fixture
@@ -209,3 +212,22 @@ def test_wrong_port_is_a_one_line_library_error():
 def test_any_pyserial_url_works():
     with link_mod.Link("loop://") as li:  # a loopback hears its own HELLO
         assert li.hello()["board_id"] == "pilotedge-host"
+
+
+def test_a_command_argument_outside_its_spec_range_is_refused_before_sending(board, link):
+    link.hello()
+    for verb, arg0, arg1 in (("ACK_ALARM", 70000, 0), ("DOSE", "HEATER", 10), ("PING", 0, 1)):
+        with pytest.raises(EncodeError, match=verb):
+            link.command(0, verb, arg0, arg1)
+    assert not board.commands
+    ack = link.command(0, "DOSE", "ACID", 200, timeout=0.1)  # members by name
+    assert ack.fields()["value"] == 200
+
+
+def test_the_retry_defaults_are_the_spec_s_the_board_sizes_its_memory_for():
+    params = inspect.signature(link_mod.Link.command).parameters
+    assert params["timeout"].default == schema.CMD_TIMEOUT_MS / 1000
+    assert params["retries"].default == schema.CMD_RETRIES
+    assert params["progress_timeout"].default == schema.PROGRESS_TIMEOUT_MS / 1000
+    window_ms = schema.CMD_TIMEOUT_MS * (schema.CMD_RETRIES + 1) + schema.PROGRESS_TIMEOUT_MS
+    assert m.CMD_KEEP_MS >= 2 * window_ms

@@ -6,12 +6,14 @@ import boardfile
 from drivers import fault
 from drivers.ads1115 import ADS1115 as AdsDriver
 from drivers.ds18b20 import DS18B20 as DsDriver
+from pilotproto.messages import UNIT_KINDS
 from sim import signals
 from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
 from sim.onewire import crc8
 from sim.world import World
 
 BOARD = __file__.rsplit("/", 3)[0] + "/boards/sim/board.json"
+KINDS = [[kind, section] for kind, section, _hello in UNIT_KINDS]  # what the host hands over
 ROM_A = bytes([0x28, 0xFF, 0, 0, 0, 0, 0, 0xA1])
 ROM_B = bytes([0x28, 0xFF, 0, 0, 0, 0, 0, 0xB2])
 
@@ -262,6 +264,7 @@ def test_world_wiring_events_and_snapshot_round_trip():
         "inputs": {"c0": {"supply_bar": 15.0}},
         "events": [{"at_ms": 1000, "do": "sensor_open", "target": "v0_temp"},
                    {"at_ms": 2000, "do": "param", "unit": 0, "name": "ph_sp", "value": 1.6}],
+        "unit_kinds": KINDS,
     }
     world = World(board, scenario, 5)
     world.pin("heater_ssr").on()
@@ -271,9 +274,11 @@ def test_world_wiring_events_and_snapshot_round_trip():
     world.advance_to(2500)
     assert world.outbox[0]["do"] == "param"
     assert world.plants["v0"].heater_w == 300.0  # the SSR pin is on
-    raises(ValueError, World, board, {"step_ms": 300}, 5)  # the vessel's 1 s is not a multiple
+    # the vessel's 1 s is not a multiple of 300 ms
+    raises(ValueError, World, board, {"step_ms": 300, "unit_kinds": KINDS}, 5)
     raises(ValueError, World, board, {"events": [{"at_ms": 1, "do": "set", "target": "v0",
-                                                  "values": {"no_such_input": 1}}]}, 5)
+                                                  "values": {"no_such_input": 1}}],
+                                      "unit_kinds": KINDS}, 5)
     # The SSR pin sets the heater power; a fault says how it goes wrong, not a bare value.
     raises(ValueError, world.apply, {"do": "set", "target": "v0", "values": {"heater_w": 9}})
     world.apply({"do": "heater_failure", "target": "v0_heater"})

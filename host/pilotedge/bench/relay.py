@@ -24,6 +24,7 @@ import time
 import tty
 
 from pilotproto import messages as m
+from pilotproto import schema
 
 from .. import codec
 
@@ -147,7 +148,7 @@ class HostSender:
                 key = ("PARAM", f["unit"], f["name"])
                 bad = f["result"] != "OK"
             elif frame.msg_id == m.MSG_ACK:
-                key = ("ACK", frame.values[0])
+                key = ("ACK", frame.values[schema.ACK_CMD_ID])
                 bad = frame.fields()["result"] in ("REJECTED", "FAILED")
             else:
                 continue

@@ -11,12 +11,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pilotproto import schema
+from pilotproto import messages, schema
 
 from .. import codec, resources
 from ..errors import EncodeError, ScenarioError
-
-UNIT_BOARD = 255  # wire unit number of the board's own parameters
 
 _TOP = ("name", "description", "bench", "ambient", "plant", "inputs", "sensors", "outputs",
         "params", "events")
@@ -58,8 +56,6 @@ EVENTS = {
 }
 # Carried out by the host (serial line, protocol); the board process only times them.
 HOST_EVENTS = ("serial_noise", "param", "command")
-# COMMAND arguments that may be given by enum member name, per verb (protocol/README.md).
-_ARG_ENUMS = {"SET_MODE": ("LOOP", "MODE"), "SET_OUTPUT": ("OUT", None), "DOSE": ("OUT", None)}
 
 
 @dataclass
@@ -92,20 +88,24 @@ def _number(value, where):
 
 
 class BoardNames:
-    """The names a scenario may use, from the board file."""
+    """The names a scenario may use, from the board file and the spec's unit kinds."""
 
     def __init__(self, board):
-        units = board["units"]
-        self.vessels = [u["name"] for u in units.get("vessels", ())]
-        self.canisters = [u["name"] for u in units.get("canisters", ())]
-        # Wire unit numbers: vessels first, then canisters (runtime/params.py).
-        self.unit_numbers = {n: i for i, n in enumerate(self.vessels + self.canisters)}
-        self.unit_numbers["board"] = UNIT_BOARD
-        self.unit_kinds = dict.fromkeys(self.vessels, "vessel")
-        self.unit_kinds.update(dict.fromkeys(self.canisters, "canister"))
+        # Unit names by kind, and wire unit numbers: the kinds in the spec's order, the units
+        # of a kind in board-file order; the board itself is UNIT_BOARD (protocol/README.md).
+        self.units = {kind: [] for kind, _section, _at in messages.UNIT_KINDS}
+        entries = []
+        for kind, section, _at in messages.UNIT_KINDS:
+            for unit in board["units"].get(section, ()):
+                self.units[kind].append(unit["name"])
+                entries.append(unit)
+        self.plants = [u["name"] for u in entries]  # every unit has a plant on the bench
+        self.unit_numbers = {name: i for i, name in enumerate(self.plants)}
+        self.unit_numbers["board"] = messages.UNIT_BOARD
+        self.unit_kinds = {n: kind for kind, names in self.units.items() for n in names}
         self.unit_kinds["board"] = "board"
         self.sensors, self.outputs = [], []
-        for unit in units.get("vessels", ()) + units.get("canisters", ()):
+        for unit in entries:
             for name in unit.values():
                 if name in board["sensors"]:
                     self.sensors.append(name)
@@ -113,13 +113,8 @@ class BoardNames:
                     self.outputs.append(name)
 
     def targets(self, kind):
-        return {
-            "sensor": self.sensors,
-            "output": self.outputs,
-            "vessel": self.vessels,
-            "canister": self.canisters,
-            "plant": self.vessels + self.canisters + ["ambient"],
-        }[kind]
+        plant = self.plants + ["ambient"]
+        return {"sensor": self.sensors, "output": self.outputs, "plant": plant, **self.units}[kind]
 
     def param(self, unit, name, value, where):
         """(wire unit, name, value) of a set point, checked against the spec."""
@@ -196,10 +191,13 @@ def _command(names, event, where):
                             % (where, unit, ", ".join(names.unit_numbers)))
     verb = event["verb"]
     fields = {"unit": names.unit_numbers[unit], "verb": _enum("VERB", verb, where + ".verb")}
-    enums = _ARG_ENUMS.get(verb, (None, None))
-    for key, enum in zip(("arg0", "arg1"), enums, strict=True):
-        value = event.get(key, 0)
-        fields[key] = _enum(enum, value, "%s.%s" % (where, key)) if enum else value
+    for index, key in enumerate(("arg0", "arg1")):
+        # By name where the spec gives the argument an enum; not range-checked, so that a
+        # scenario can drill the board's refusal of an argument out of range.
+        try:
+            fields[key] = codec.arg_raw(verb, index, event.get(key, 0))
+        except codec.EncodeError as e:
+            raise ScenarioError("%s.%s: %s" % (where, key, e))
     return fields
 
 
@@ -266,7 +264,7 @@ def _build(raw, default_name, board_dir):
     ambient = raw.get("ambient", {})
     _keys(ambient, _AMBIENT, "ambient")
     plant = raw.get("plant", {})
-    _keys(plant, names.vessels + names.canisters, "plant")
+    _keys(plant, names.plants, "plant")
     inputs = raw.get("inputs", {})
     _keys(inputs, names.targets("plant"), "inputs")
     sensors = raw.get("sensors", {})
@@ -307,6 +305,9 @@ def _build(raw, default_name, board_dir):
         "sensors": sensors,
         "outputs": outputs,
         "events": events,
+        # The bench's simulated hardware imports nothing of the firmware or the protocol:
+        # it learns the unit kinds of the spec from here.
+        "unit_kinds": [[kind, section] for kind, section, _hello in messages.UNIT_KINDS],
     }
     return Scenario(
         name=raw.get("name", default_name),
