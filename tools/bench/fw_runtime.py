@@ -136,8 +136,10 @@ def main(days, ads, pad, flash_dir):
             peak = max(peak, live())
     except MemoryError:
         ok = 0
+    end = live()  # the steady live heap, after the run
     print(
-        "peak=%d sim_ms=%d passes=%d wall_us=%d" % (peak, done_ms, rt.sched.passes - p0, wall_us)
+        "peak=%d end=%d sim_ms=%d passes=%d wall_us=%d"
+        % (max(peak, end), end, done_ms, rt.sched.passes - p0, wall_us)
     )
     print(
         "state=%d overruns=%d acid_ul=%d"
