@@ -1,8 +1,10 @@
 """Build MicroPython's 32-bit Unix port from the source in tools/micropython/ (prints paths).
 
-    .venv/bin/python tools/build_micropython.py                 # the plain 32-bit port
-    .venv/bin/python tools/build_micropython.py --frozen BOARD  # ... with BOARD's firmware frozen
-    .venv/bin/python tools/build_micropython.py --manifest BOARD   # print the frozen manifest
+    .venv/bin/python tools/build_micropython.py                  # the plain 32-bit port
+    .venv/bin/python tools/build_micropython.py --frozen BOARD   # with its firmware frozen
+    .venv/bin/python tools/build_micropython.py --manifest BOARD # print that manifest
+
+(BOARD: the path of a board.json.)
 
 The archive is extracted into build/micropython/ and built there with mpy-cross first, then
 the Unix port with MICROPY_FORCE_32BIT=1, so that small ints, pointers and objects have a
@@ -158,18 +160,18 @@ def plain():
     return _unix32("build-32", "")
 
 
-def frozen(board_path, extra=()):
-    """Build (once per content) and return the 32-bit Unix port with the firmware modules of
-    board_path frozen, plus extra [(root, relative path)] (the benchmark's stand-ins)."""
-    modules = board_modules(board_path) + list(extra)
+def frozen(name, modules):
+    """Build (once per content) and return the 32-bit Unix port with modules [(root, relative
+    path)] frozen under their relative paths; name tells its builds apart (an older build of
+    the same name is removed: its sources have changed since)."""
     text = manifest(modules)
     key = _digest([ARCHIVE] + [root / rel for root, rel in modules], text)[:16]
-    build = "build-32frz-" + key
+    build = "build-32frz-%s-%s" % (name, key)
     port = source() / "ports" / "unix"
     for old in port.glob("build-32frz-*"):
-        if old.name != build:
-            shutil.rmtree(old)  # a stale frozen build: the sources changed since
-    manifest_path = OUT / ("manifest-%s.py" % key)
+        if old.name.rpartition("-")[0] == build.rpartition("-")[0] and old.name != build:
+            shutil.rmtree(old)
+    manifest_path = OUT / ("manifest-%s.py" % name)
     manifest_path.write_text(text)
     return _unix32(build, str(manifest_path))
 
@@ -215,7 +217,7 @@ def main():
         if args.manifest:
             print(manifest(board_modules(args.manifest)), end="")
         elif args.frozen:
-            print(frozen(args.frozen))
+            print(frozen(Path(args.frozen).parent.name, board_modules(args.frozen)))
         else:
             print(plain())
     except (BuildError, OSError) as e:

@@ -54,13 +54,14 @@ HEAP = "128k"
 sys.path.insert(0, str(REPO / "tools"))
 import build_micropython  # noqa: E402
 
-# Frozen with the board's modules on the 32-bit build: what fw_runtime.py imports besides
-# the firmware (on a board, machine and onewire are in ROM).
-BENCH_MODULES = [
-    (REPO / "firmware", Path("hal", "clock.py")),
+# Frozen into both 32-bit builds: the harness and the stand-ins for machine and onewire,
+# which a board has in ROM; the frozen form adds the board's modules and the clock.
+HARNESS_MODULES = [
+    (SCRIPT.parent, Path(SCRIPT.name)),
     (PORT, Path("machine.py")),
     (PORT, Path("onewire.py")),
 ]
+CLOCK_MODULE = (REPO / "firmware", Path("hal", "clock.py"))
 MARGIN = 1.25  # a form fits a board when its smallest heap plus 25 % is within heap_bytes
 BUDGET_FROZEN_PEAK = 64 * 1024
 BUDGET_ALLOC_PER_PASS = 200
@@ -188,7 +189,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pe_bench_") as work:
         mpy = Path(work, "mpy")
         compile_firmware(mpy)
-        form = (MICROPYTHON, (mpy, mpy / "port"))
+        form = (MICROPYTHON, (mpy, mpy / "port"), (str(SCRIPT),))
         if args.min_heap:
             print(
                 "firmware: min_heapsize=%dk (0.01 simulated days)"
@@ -206,64 +207,32 @@ def main():
 
 
 def board32():
+    board_modules = build_micropython.board_modules(BOARD) + [CLOCK_MODULE]
     try:
-        frozen_exe = build_micropython.frozen(BOARD, BENCH_MODULES)
-        plain_exe = build_micropython.plain()
+        frozen_exe = build_micropython.frozen(
+            "bench-" + BOARD.parent.name, board_modules + HARNESS_MODULES
+        )
+        harness_exe = build_micropython.frozen("bench", HARNESS_MODULES)
         mpy_cross = build_micropython.mpy_cross()
     except build_micropython.BuildError as e:
         sys.exit("firmware.py --board32: %s" % e)
-    boards = []
+    heaps = {}  # board -> the heap it leaves MicroPython
     for path in sorted(REPO.glob("boards/*/board.json")):
         with open(path) as f:
-            boards.append((path.parent.name, json.load(f)["heap_bytes"]))
-    ads, pad = plant_answers()
-    results = {}
+            heaps[path.parent.name] = json.load(f)["heap_bytes"]
+    answers = plant_answers()
     with tempfile.TemporaryDirectory(prefix="pe_bench32_") as work:
         mpy = Path(work, "mpy")
         compile_firmware(mpy, mpy_cross)
-        forms = (
-            ("frozen", (frozen_exe, (".frozen",))),  # nothing of the firmware from files
-            ("mpy", (plain_exe, (mpy, mpy / "port"))),
-        )
-        for name, form in forms:
-            print("== %s form, 32-bit Unix port (%s)" % (name, Path(form[0]).parent.name))
-            figures, done = run(form, "256k", 0.01, ads, pad)
-            if not report(figures) or done.returncode != 0:
-                fail("256k", done)
-            figures["steady"] = figures["end"]
-            figures["min_k"] = min_heap(form, (ads, pad), 1, 16, 256, confirm_days=1 / 24)
-            print(
-                "steady live heap: %d B; smallest heap that runs: %dk (0.01 days, confirmed "
-                "by one simulated hour)" % (figures["steady"], figures["min_k"])
-            )
-            for board, heap_bytes in boards:
-                need = figures["min_k"] * 1024 * MARGIN
-                print(
-                    "  %s on %s (%d B heap): needs %d B with the 25 %% margin: %s"
-                    % (
-                        name,
-                        board,
-                        heap_bytes,
-                        need,
-                        "fits" if need <= heap_bytes else "DOES NOT FIT",
-                    )
-                )
-            results[name] = figures
-    frozen, mpy = results["frozen"], results["mpy"]
+        run_harness = ("-m", SCRIPT.stem)
+        frozen = measure32("frozen", (frozen_exe, (".frozen",), run_harness), answers, heaps)
+        mpy = measure32("mpy", (harness_exe, (".frozen", mpy), run_harness), answers, heaps)
     alloc = max(alloc_per_pass(frozen), alloc_per_pass(mpy))
-    esp32 = dict(boards)["esp32_devkitc"]
     print("budget:")
-    print(
-        "  frozen peak %d B <= %d B: %s"
-        % (frozen["peak"], BUDGET_FROZEN_PEAK, verdict(frozen["peak"] <= BUDGET_FROZEN_PEAK))
-    )
-    print(
-        "  alloc per pass %d B <= %d B: %s"
-        % (alloc, BUDGET_ALLOC_PER_PASS, verdict(alloc <= BUDGET_ALLOC_PER_PASS))
-    )
-    print(
-        "  .mpy form fits an ESP32 without PSRAM with the margin: %s"
-        % verdict(mpy["min_k"] * 1024 * MARGIN <= esp32)
+    budget("frozen peak %d B <= 64 KB" % frozen["peak"], frozen["peak"] <= BUDGET_FROZEN_PEAK)
+    budget("alloc per pass %d B <= 200 B" % alloc, alloc <= BUDGET_ALLOC_PER_PASS)
+    budget(
+        "the .mpy form fits an ESP32 without PSRAM with the margin", mpy["fits"]["esp32_devkitc"]
     )
     print(
         "firmware32: frozen_peak_bytes=%d frozen_min_heap_k=%d mpy_peak_bytes=%d "
@@ -272,8 +241,31 @@ def board32():
     )
 
 
-def verdict(ok):
-    return "met" if ok else "NOT MET"
+def measure32(name, form, answers, heaps):
+    """Figures of one form on the 32-bit port, its smallest heap and where it fits."""
+    print("== %s form, 32-bit Unix port (%s)" % (name, Path(form[0]).parent.name))
+    figures, done = run(form, "256k", 0.01, *answers)
+    if not report(figures) or done.returncode != 0:
+        fail("256k", done)
+    k = figures["min_k"] = min_heap(form, answers, 1, 16, 256, confirm_days=1 / 24)
+    # The GC's usable total at that -X heapsize (the allocation table takes the rest) is
+    # what a board's gc.mem_alloc() + gc.mem_free() reports: the figure heap_bytes gives.
+    usable = run(form, "%dk" % k, 0, *answers)[0]["heap"]
+    need = int(usable * MARGIN)
+    print(
+        "steady live heap: %d B; smallest heap that runs: %dk (%d B usable; 0.01 days, "
+        "confirmed by one simulated hour); with the 25 %% margin: %d B"
+        % (figures["end"], k, usable, need)
+    )
+    figures["fits"] = {}
+    for board, heap in heaps.items():
+        fits = figures["fits"][board] = need <= heap
+        print("  %s: %d B heap: %s" % (board, heap, "fits" if fits else "DOES NOT FIT"))
+    return figures
+
+
+def budget(what, met):
+    print("  %s: %s" % (what, "met" if met else "NOT MET"))
 
 
 def alloc_per_pass(figures):
@@ -283,10 +275,9 @@ def alloc_per_pass(figures):
 def min_heap(form, answers, step_k, lo_k, hi_k, confirm_days=0.0):
     """The smallest -X heapsize in KB, in step_k steps within (lo_k, hi_k], that runs 0.01
     simulated days; with confirm_days, raised until a run of that length completes too."""
-    ads, pad = answers
 
     def runs(k, days):
-        return run(form, "%dk" % k, days, ads, pad)[1].returncode == 0
+        return run(form, "%dk" % k, days, *answers)[1].returncode == 0
 
     lo, hi = lo_k // step_k, hi_k // step_k
     while hi - lo > 1:
@@ -305,11 +296,12 @@ def fail(heap, done):
 
 
 def run(form, heap, days, ads, pad):
-    """Run fw_runtime.py in form (interpreter, MICROPYPATH folders) with a fresh flash folder."""
-    micropython, path = form
+    """Run fw_runtime.py in form (interpreter, MICROPYPATH folders, how to name the script)
+    with a fresh flash folder."""
+    micropython, path, script = form
     env = dict(os.environ, MICROPYPATH=os.pathsep.join(map(str, path)))
     with tempfile.TemporaryDirectory(prefix="pe_flash_") as flash_dir:
-        cmd = [str(micropython), "-X", "heapsize=" + heap, str(SCRIPT)]
+        cmd = [str(micropython), "-X", "heapsize=" + heap, *script]
         cmd += [str(days), ads, pad, flash_dir]
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     figures = {"heapsize": heap}
