@@ -1,4 +1,4 @@
-"""Build MicroPython's 32-bit Unix port from the source in tools/micropython/ (prints paths).
+"""Build MicroPython's 32-bit Unix port from the source in tools/micropython-src/ (prints paths).
 
     .venv/bin/python tools/build_micropython.py                  # the plain 32-bit port
     .venv/bin/python tools/build_micropython.py --frozen BOARD   # with its firmware frozen
@@ -32,11 +32,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VERSION = "1.28.0"
-ARCHIVE = REPO / "tools" / "micropython" / ("micropython-%s-subset.tar.xz" % VERSION)
+ARCHIVE = REPO / "tools" / "micropython-src" / ("micropython-%s-subset.tar.xz" % VERSION)
 OUT = REPO / "build" / "micropython"
 SRC = OUT / ("micropython-" + VERSION)
 ROOTS = (REPO / "firmware", REPO / "protocol")  # a board's flash root holds both
-# The subset has no micropython-lib, libffi, mbedtls or berkeley-db (tools/micropython/README).
+# The subset has no micropython-lib, libffi, mbedtls or berkeley-db (its README.md).
 PORT_FLAGS = (
     "VARIANT=standard",
     "MICROPY_FORCE_32BIT=1",
@@ -202,7 +202,6 @@ def _make(args):
 def _digest(paths, text=""):
     h = hashlib.sha256(text.encode())
     for path in paths:
-        h.update(str(path).encode())
         h.update(Path(path).read_bytes())
     return h.hexdigest()
 

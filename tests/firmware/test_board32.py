@@ -1,7 +1,7 @@
 """The firmware as a 32-bit board holds it, and the manifest that freezes it.
 
 The 32-bit tests run on MicroPython's Unix port built with MICROPY_FORCE_32BIT from the
-source in tools/micropython/ (tools/build_micropython.py: about 15 s once, then cached in
+source in tools/micropython-src/ (tools/build_micropython.py: about 15 s once, then cached in
 build/). There a small int is 31-bit signed, as on an ESP32 or RP2040, so arithmetic that
 leaves that range allocates a long int. The build needs gcc-multilib: CI installs it
 (.ci/run); elsewhere these tests are skipped with the command that installs it.

@@ -20,7 +20,7 @@ process (interpreter, firmware, board file and the small replay harness). This i
 objects.
 
 --board32 measures the firmware as a 32-bit board holds it, on MicroPython built from the
-source in tools/micropython/ (tools/build_micropython.py; cached in build/, about 40 s the
+source in tools/micropython-src/ (tools/build_micropython.py; cached in build/, about 40 s the
 first time; needs gcc-multilib). Two forms: frozen (the board's modules in the binary, as in
 a board's flash, with the benchmark's stand-ins and clock) and .mpy (the plain 32-bit port
 loading the compiled files, whose bytecode then sits in the heap). For each: boot peak,
@@ -180,7 +180,7 @@ def main():
     parser.add_argument(
         "--board32",
         action="store_true",
-        help="instead: the 32-bit port built from tools/micropython/, frozen and .mpy forms",
+        help="instead: the 32-bit port built from tools/micropython-src/, frozen and .mpy forms",
     )
     args = parser.parse_args()
     if args.board32:
