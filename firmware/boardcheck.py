@@ -40,6 +40,7 @@ _BOARD = {
     "hw_limits": _DICT,
     "watchdog_ms": _INT,
     "watchdog_max_ms?": _INT,
+    "heap_bytes?": _INT,
     "pins?": _DICT,
 }
 _UART = {"id": _INT, "baud": _INT, "tx?": _INT, "rx?": _INT}
@@ -192,6 +193,7 @@ def validate(board):
     _fields(board, "", _BOARD)
     _one_of(board["protocol_port"], ("uart", "usb"), "protocol_port")
     _positive(board["watchdog_ms"], "watchdog_ms")
+    _positive(board.get("heap_bytes", 1), "heap_bytes")
     if board["watchdog_ms"] > board.get("watchdog_max_ms", board["watchdog_ms"]):
         _fail("watchdog_ms", "exceeds watchdog_max_ms")
     _buses(board)

@@ -7,7 +7,8 @@
 
     out = run_micropython(Path("tests/firmware/mp_runner.py"), path=[...], args=["test_x"])
 
-``run_micropython(script_or_code, heap="128k", path=(), args=(), timeout_s=60.0, cwd=REPO)``
+``run_micropython(script_or_code, heap="128k", path=(), args=(), timeout_s=60.0, cwd=REPO,
+micropython=MICROPYTHON)``
 
 * ``script_or_code``: a ``pathlib.Path`` runs that file; a ``str`` is source code (``-c``).
 * ``heap``: the ``-X heapsize=`` value (128k is roughly what an ESP32 or RP2040 leaves free).
@@ -16,7 +17,8 @@
 * returns stdout (str). A non-zero exit or a timeout raises ``MicroPythonError`` (an
   AssertionError, so pytest reports a failure) that carries the command, stdout and stderr.
 
-The interpreter is ``.venv/bin/micropython``, or the one named by the MICROPYTHON variable.
+The interpreter is ``.venv/bin/micropython``, or the one named by the MICROPYTHON variable, or
+the ``micropython`` argument (test_board32.py passes the 32-bit build).
 """
 
 import os
@@ -33,14 +35,22 @@ class MicroPythonError(AssertionError):
     pass
 
 
-def run_micropython(script_or_code, heap="128k", path=(), args=(), timeout_s=60.0, cwd=REPO):
-    if not MICROPYTHON.exists():
-        raise MicroPythonError(f"no MicroPython interpreter at {MICROPYTHON} (run `make test`)")
+def run_micropython(
+    script_or_code,
+    heap="128k",
+    path=(),
+    args=(),
+    timeout_s=60.0,
+    cwd=REPO,
+    micropython=MICROPYTHON,
+):
+    if not Path(micropython).exists():
+        raise MicroPythonError(f"no MicroPython interpreter at {micropython} (run `make test`)")
     if isinstance(script_or_code, Path):
         target = [str(script_or_code)]
     else:
         target = ["-c", script_or_code]
-    cmd = [str(MICROPYTHON), "-X", f"heapsize={heap}", *target, *map(str, args)]
+    cmd = [str(micropython), "-X", f"heapsize={heap}", *target, *map(str, args)]
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", *map(str, path)]))
     try:
         done = subprocess.run(

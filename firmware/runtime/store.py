@@ -63,7 +63,7 @@ def encode(kind, version, data):
         kind,
         version,
         len(body),
-        binascii.crc32(body) & 0xFFFFFFFF,
+        binascii.crc32(body),
     )
     return head.encode() + body
 
@@ -82,7 +82,7 @@ def decode(raw, kind, version):
             or head[1].decode() != kind
             or int(head[2]) != version
             or int(head[3]) != len(body)
-            or int(head[4], 16) != binascii.crc32(body) & 0xFFFFFFFF
+            or int(head[4], 16) != binascii.crc32(body)
         ):
             return None
         return json.loads(body)

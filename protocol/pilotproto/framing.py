@@ -2,10 +2,13 @@
 
 Frame = COBS(body) + 0x00, body = header (version, msg_id, seq, flags) + payload + CRC-32 LE.
 The encoder and decoder own preallocated buffers and, once warm, allocate nothing per frame
-on the 64-bit Unix port. On 32-bit boards binascii.crc32 returns a long int for half of all
-CRC values (over the 31-bit small-int range): one small allocation per frame, accepted and
-documented in the README. The host has a faster bulk decoder (pilotedge.codec) built on the
-same tables; both pass the golden vectors in protocol/vectors/.
+on the 64-bit Unix port. On a 32-bit port a small int is 31-bit signed, so a CRC of 2**30 or
+more (three in four) is a heap long: the decoder therefore checks the CRC-32 residue of body
+plus CRC (a constant below 2**30) instead of building the received CRC, and allocates
+nothing; the encoder's binascii.crc32() result is one 32-byte long in three frames of four
+(24 B per frame on average, measured), which only a CRC in Python could avoid. The host has a
+faster bulk decoder (pilotedge.codec) built on the same tables; both pass the golden vectors
+in protocol/vectors/.
 """
 
 import binascii
@@ -14,11 +17,13 @@ import struct
 from . import messages as m
 
 _FRAME_MAX = m.MAX_BODY + 2  # one COBS overhead byte and the 0x00 delimiter
+# CRC-32 of any body followed by its own CRC (little-endian): a small int on 32-bit ports.
+_CRC_RESIDUE = 0x2144DF1C
 
 
 def crc32(data):
-    """CRC-32/ISO-HDLC (crcmod "crc-32"), as an unsigned 32-bit int."""
-    return binascii.crc32(data) & 0xFFFFFFFF
+    """CRC-32/ISO-HDLC (crcmod "crc-32"), as an unsigned 32-bit int (on both interpreters)."""
+    return binascii.crc32(data)
 
 
 class EncodeError(ValueError):
@@ -234,15 +239,14 @@ class Decoder:
         if n < m.HEADER_SIZE + m.CRC_SIZE or n > m.MAX_BODY:
             self.errors[ERR_LENGTH] += 1
             return
-        k = n - m.CRC_SIZE
-        v = self._view_cache.get(k)
+        v = self._view_cache.get(n)
         if v is None:
-            v = memoryview(body)[:k]
-            self._view_cache[k] = v
-        got = body[k] | (body[k + 1] << 8) | (body[k + 2] << 16) | (body[k + 3] << 24)
-        if crc32(v) != got:
+            v = memoryview(body)[:n]
+            self._view_cache[n] = v
+        if binascii.crc32(v) != _CRC_RESIDUE:
             self.errors[ERR_CRC] += 1
             return
+        k = n - m.CRC_SIZE
         if body[0] != m.VERSION:
             self.errors[ERR_VERSION] += 1
             return

@@ -45,6 +45,11 @@ def test_structure_errors_name_the_key():
     check("sim", lambda b: b.update(extra=1), "extra: unknown key")
     check("sim", lambda b: b.update(watchdog_ms="5000"), "watchdog_ms: must be an integer")
     check("sim", lambda b: b.update(watchdog_ms=0), "watchdog_ms: must be > 0")
+    check("sim", lambda b: b.update(heap_bytes=0), "heap_bytes: must be > 0")
+    check("esp32_devkitc", lambda b: b.update(heap_bytes="110k"), "heap_bytes: must be an int")
+    b = board("sim")
+    b.pop("heap_bytes")  # optional: a board whose heap nobody measured yet
+    boardfile.validate(b)
     check("sim", lambda b: b.update(protocol_port="wifi"), "protocol_port: 'wifi' is not one")
     check("sim", lambda b: b["uart"].pop("protocol"), "protocol_port: 'protocol' is not in uart")
     assert error([]) == "board: must be an object"

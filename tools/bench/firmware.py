@@ -1,24 +1,36 @@
 """Benchmark of the firmware runtime under the MicroPython Unix port (prints figures).
 
-    .venv/bin/python tools/bench/firmware.py [--days N] [--heap SIZE]
+    .venv/bin/python tools/bench/firmware.py [--days N] [--heap SIZE] [--min-heap]
+    .venv/bin/python tools/bench/firmware.py --board32
 
 Compiles firmware/ and pilotproto with mpy-cross, as they are deployed, and runs
 tools/bench/fw_runtime.py on them under `micropython -X heapsize=128k`: the ESP32 DevKitC
 board file (one vessel and one canister) on the real board HAL (hal/mcu.py, with stand-in
 machine and onewire modules from tools/bench/fw_port/), all loops in AUTO, for N simulated
-days (default
-0.05 = 72 min, about 10 s of wall time; --days 7 is the week-long soak). Prints the heap
-(live after a collection: at start, after the imports, once built and warm, and the peak),
-the bytes allocated per scheduler pass (GC off, after a warm-up), the wall time per pass,
-and whether the run completed without MemoryError. A MemoryError at any stage fails the
-benchmark (exit 1) after the figures got so far; --heap runs it in another heap size, only
-to see where a heap that does not fit goes. The last line is
+days (default 0.05 = 72 min, about 10 s of wall time; --days 7 is the week-long soak).
+Prints the heap (live after a collection: at start, after the imports, once built and warm,
+and the peak), the bytes allocated per scheduler pass (GC off, after a warm-up), the wall
+time per pass, and whether the run completed without MemoryError. A MemoryError at any stage
+fails the benchmark (exit 1) after the figures got so far; --heap runs it in another heap
+size, only to see where a heap that does not fit goes. The last line is
     firmware: heap_peak_bytes=N alloc_bytes_per_cycle=N us_per_cycle=N
 where a cycle is one scheduler pass and heap_peak_bytes is the live heap peak of the whole
-process (interpreter, firmware, board file and the small replay harness), the figure that
-must fit the 128 KB heap. The 64-bit Unix port takes about twice a 32-bit board's bytes for
-the same objects, and loads the modules' bytecode and names into the heap where a board
-can keep them in flash (frozen or ROMFS).
+process (interpreter, firmware, board file and the small replay harness). This is the
+.venv's 64-bit Unix port, which takes about twice a 32-bit board's bytes for the same
+objects.
+
+--board32 measures the firmware as a 32-bit board holds it, on MicroPython built from the
+source in tools/micropython-src/ (tools/build_micropython.py; cached in build/, about 40 s the
+first time; needs gcc-multilib). Both builds have this harness and the machine and onewire
+stand-ins frozen (a board has those in ROM). Two forms: frozen (the board's modules in the
+binary too, as in a board's flash) and .mpy (the firmware loaded from mpy-cross files, whose
+bytecode and names then sit in the heap). For each: boot peak,
+steady live heap, bytes allocated per pass, and the smallest heap that runs (1 KB bisection
+on 0.01 simulated days, confirmed by one simulated hour); then whether each form fits each
+board's heap_bytes (boards/*/board.json) with a 25 % margin, and the budget. Last line:
+    firmware32: frozen_peak_bytes=N frozen_min_heap_k=N mpy_peak_bytes=N mpy_min_heap_k=N \
+alloc_bytes_per_pass=N
+(alloc_bytes_per_pass: the larger of the two forms'). Exit 1 when a form does not run.
 
 The sensors answer from the test rig's register models (tests/firmware/rig.py) of a
 constant plant. They are computed here, on CPython, and handed to the MicroPython process,
@@ -26,6 +38,7 @@ so that its heap holds nothing of the rig.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +52,20 @@ SCRIPT = REPO / "tools" / "bench" / "fw_runtime.py"
 PORT = REPO / "tools" / "bench" / "fw_port"
 BOARD = REPO / "boards" / "esp32_devkitc" / "board.json"
 HEAP = "128k"
+sys.path.insert(0, str(REPO / "tools"))
+import build_micropython  # noqa: E402
+
+# Frozen into both 32-bit builds: the harness and the stand-ins for machine and onewire,
+# which a board has in ROM; the frozen form adds the board's modules and the clock.
+HARNESS_MODULES = [
+    (SCRIPT.parent, Path(SCRIPT.name)),
+    (PORT, Path("machine.py")),
+    (PORT, Path("onewire.py")),
+]
+CLOCK_MODULE = (REPO / "firmware", Path("hal", "clock.py"))
+MARGIN = 1.25  # a form fits a board when its smallest heap plus 25 % is within heap_bytes
+BUDGET_FROZEN_PEAK = 64 * 1024
+BUDGET_ALLOC_PER_PASS = 200
 
 
 def plant_answers():
@@ -73,7 +100,7 @@ def plant_answers():
     return ",".join("%d:%s" % kv for kv in sorted(answers.items())), pad.hex()
 
 
-def compile_firmware(out):
+def compile_firmware(out, mpy_cross=MPY_CROSS):
     """mpy-cross every firmware and pilotproto module into out (the deployed form), and the
     machine and onewire stand-ins into out/port."""
     sources = ((REPO / "firmware", out), (REPO / "protocol", out), (PORT, out / "port"))
@@ -84,7 +111,7 @@ def compile_firmware(out):
                 continue
             dst = Path(dst_root, rel).with_suffix(".mpy")
             dst.parent.mkdir(parents=True, exist_ok=True)
-            cmd = [MPY_CROSS, "-o", str(dst), "-s", str(rel), str(src)]
+            cmd = [str(mpy_cross), "-o", str(dst), "-s", str(rel), str(src)]
             subprocess.run(cmd, check=True, capture_output=True)
 
 
@@ -111,10 +138,9 @@ def report(f):
     print("warmed up, board file freed: %d B live" % f["built"])
     if "alloc_send" not in f:
         return False
-    alloc_per_pass = f["alloc"] // f["alloc_passes"]
     print(
         "alloc per pass: %d B (%d passes); per telemetry+heartbeat send: %d B"
-        % (alloc_per_pass, f["alloc_passes"], f["alloc_send"])
+        % (alloc_per_pass(f), f["alloc_passes"], f["alloc_send"])
     )
     if "ok" not in f:
         return False
@@ -135,10 +161,6 @@ def report(f):
             f["feeds"],
         )
     )
-    print(
-        "firmware: heap_peak_bytes=%d alloc_bytes_per_cycle=%d us_per_cycle=%d"
-        % (f["peak"], alloc_per_pass, f["wall_us"] // passes)
-    )
     return f["ok"] == 1
 
 
@@ -156,31 +178,133 @@ def main():
         action="store_true",
         help="instead: bisect the smallest -X heapsize (8 KB steps) that runs 0.01 days",
     )
+    parser.add_argument(
+        "--board32",
+        action="store_true",
+        help="instead: the 32-bit port built from tools/micropython-src/, frozen and .mpy forms",
+    )
     args = parser.parse_args()
+    if args.board32:
+        return board32()
     ads, pad = plant_answers()
     with tempfile.TemporaryDirectory(prefix="pe_bench_") as work:
         mpy = Path(work, "mpy")
         compile_firmware(mpy)
+        form = (MICROPYTHON, (mpy, mpy / "port"), (str(SCRIPT),))
         if args.min_heap:
-            lo, hi = 16, 64  # in 8 KB steps: 128k fails, 512k is plenty
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                ok = run(mpy, "%dk" % (mid * 8), 0.01, ads, pad)[1].returncode == 0
-                lo, hi = (lo, mid) if ok else (mid, hi)
-            print("firmware: min_heapsize=%dk (0.01 simulated days)" % (hi * 8))
+            print(
+                "firmware: min_heapsize=%dk (0.01 simulated days)"
+                % min_heap(form, (ads, pad), 8, 128, 512)
+            )
             return
-        figures, done = run(mpy, args.heap, args.days, ads, pad)
+        figures, done = run(form, args.heap, args.days, ads, pad)
     if not report(figures) or done.returncode != 0:
-        output = (done.stderr + done.stdout).strip().splitlines()
-        error = output[-1] if output else "no output"
-        sys.exit("FAILED under -X heapsize=%s: %s" % (args.heap, error))
+        fail(args.heap, done)
+    passes = max(1, figures["passes"])
+    print(
+        "firmware: heap_peak_bytes=%d alloc_bytes_per_cycle=%d us_per_cycle=%d"
+        % (figures["peak"], alloc_per_pass(figures), figures["wall_us"] // passes)
+    )
 
 
-def run(mpy, heap, days, ads, pad):
-    """Run fw_runtime.py on the compiled firmware in mpy with a fresh flash folder."""
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join((str(mpy), str(mpy / "port"))))
+def board32():
+    board_modules = build_micropython.board_modules(BOARD) + [CLOCK_MODULE]
+    try:
+        frozen_exe = build_micropython.frozen(
+            "bench-" + BOARD.parent.name, board_modules + HARNESS_MODULES
+        )
+        harness_exe = build_micropython.frozen("bench", HARNESS_MODULES)
+        mpy_cross = build_micropython.mpy_cross()
+    except build_micropython.BuildError as e:
+        sys.exit("firmware.py --board32: %s" % e)
+    heaps = {}  # board -> the heap it leaves MicroPython
+    for path in sorted(REPO.glob("boards/*/board.json")):
+        with open(path) as f:
+            heap = json.load(f).get("heap_bytes")
+        if heap is not None:
+            heaps[path.parent.name] = heap
+    answers = plant_answers()
+    with tempfile.TemporaryDirectory(prefix="pe_bench32_") as work:
+        mpy_dir = Path(work, "mpy")
+        compile_firmware(mpy_dir, mpy_cross)
+        run_harness = ("-m", SCRIPT.stem)
+        frozen = measure32("frozen", (frozen_exe, (".frozen",), run_harness), answers, heaps)
+        mpy = measure32("mpy", (harness_exe, (".frozen", mpy_dir), run_harness), answers, heaps)
+    alloc = max(alloc_per_pass(frozen), alloc_per_pass(mpy))
+    print("budget:")
+    budget("frozen peak %d B <= 64 KB" % frozen["peak"], frozen["peak"] <= BUDGET_FROZEN_PEAK)
+    budget("alloc per pass %d B <= 200 B" % alloc, alloc <= BUDGET_ALLOC_PER_PASS)
+    budget(
+        "the .mpy form fits an ESP32 without PSRAM with the margin", mpy["fits"]["esp32_devkitc"]
+    )
+    print(
+        "firmware32: frozen_peak_bytes=%d frozen_min_heap_k=%d mpy_peak_bytes=%d "
+        "mpy_min_heap_k=%d alloc_bytes_per_pass=%d"
+        % (frozen["peak"], frozen["min_k"], mpy["peak"], mpy["min_k"], alloc)
+    )
+
+
+def measure32(name, form, answers, heaps):
+    """Figures of one form on the 32-bit port, its smallest heap and where it fits."""
+    print("== %s form, 32-bit Unix port (%s)" % (name, Path(form[0]).parent.name))
+    figures, done = run(form, "256k", 0.01, *answers)
+    if not report(figures) or done.returncode != 0:
+        fail("256k", done)
+    k = figures["min_k"] = min_heap(form, answers, 1, 16, 256, confirm_days=1 / 24)
+    # The GC's usable total at that -X heapsize (the allocation table takes the rest) is
+    # what a board's gc.mem_alloc() + gc.mem_free() reports: the figure heap_bytes gives.
+    usable = run(form, "%dk" % k, 0, *answers)[0]["heap"]
+    need = int(usable * MARGIN)
+    print(
+        "steady live heap: %d B; smallest heap that runs: %dk (%d B usable; 0.01 days, "
+        "confirmed by one simulated hour); with the 25 %% margin: %d B"
+        % (figures["end"], k, usable, need)
+    )
+    figures["fits"] = {}
+    for board, heap in heaps.items():
+        fits = figures["fits"][board] = need <= heap
+        print("  %s: %d B heap: %s" % (board, heap, "fits" if fits else "DOES NOT FIT"))
+    return figures
+
+
+def budget(what, met):
+    print("  %s: %s" % (what, "met" if met else "NOT MET"))
+
+
+def alloc_per_pass(figures):
+    return figures["alloc"] // figures["alloc_passes"]
+
+
+def min_heap(form, answers, step_k, lo_k, hi_k, confirm_days=0.0):
+    """The smallest -X heapsize in KB, in step_k steps within (lo_k, hi_k], that runs 0.01
+    simulated days; with confirm_days, raised until a run of that length completes too."""
+
+    def runs(k, days):
+        return run(form, "%dk" % k, days, *answers)[1].returncode == 0
+
+    lo, hi = lo_k // step_k, hi_k // step_k
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if runs(mid * step_k, 0.01) else (mid, hi)
+    k = hi * step_k
+    while confirm_days and not runs(k, confirm_days):
+        k += step_k
+    return k
+
+
+def fail(heap, done):
+    output = (done.stderr + done.stdout).strip().splitlines()
+    error = output[-1] if output else "no output"
+    sys.exit("FAILED under -X heapsize=%s: %s" % (heap, error))
+
+
+def run(form, heap, days, ads, pad):
+    """Run fw_runtime.py in form (interpreter, MICROPYPATH folders, how to name the script)
+    with a fresh flash folder."""
+    micropython, path, script = form
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(map(str, path)))
     with tempfile.TemporaryDirectory(prefix="pe_flash_") as flash_dir:
-        cmd = [MICROPYTHON, "-X", "heapsize=" + heap, str(SCRIPT)]
+        cmd = [str(micropython), "-X", "heapsize=" + heap, *script]
         cmd += [str(days), ads, pad, flash_dir]
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     figures = {"heapsize": heap}

@@ -3,7 +3,9 @@
     MICROPYPATH=<mpy>:<mpy>/port .venv/bin/micropython -X heapsize=128k \\
         tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
 
-(<mpy>: the firmware, pilotproto and fw_port/ compiled by firmware.py with mpy-cross.)
+(<mpy>: the firmware, pilotproto and fw_port/ compiled by firmware.py with mpy-cross.) On
+the 32-bit builds of firmware.py --board32 this module and the stand-ins are frozen and run
+as `micropython -m fw_runtime DAYS ADS PAD FLASH_DIR`.
 
 The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
 (firmware/hal/mcu.py), whose machine and onewire modules are the stand-ins in fw_port/.
@@ -136,8 +138,10 @@ def main(days, ads, pad, flash_dir):
             peak = max(peak, live())
     except MemoryError:
         ok = 0
+    end = live()  # the steady live heap, after the run
     print(
-        "peak=%d sim_ms=%d passes=%d wall_us=%d" % (peak, done_ms, rt.sched.passes - p0, wall_us)
+        "peak=%d end=%d sim_ms=%d passes=%d wall_us=%d"
+        % (max(peak, end), end, done_ms, rt.sched.passes - p0, wall_us)
     )
     print(
         "state=%d overruns=%d acid_ul=%d"
