@@ -30,6 +30,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from pilotproto.messages import UNIT_KINDS
+
 REPO = Path(__file__).resolve().parents[1]
 VERSION = "1.28.0"
 ARCHIVE = REPO / "tools" / "micropython-src" / ("micropython-%s-subset.tar.xz" % VERSION)
@@ -57,16 +59,19 @@ class BuildError(RuntimeError):
 def board_modules(board_path):
     """[(root, relative path)] of the firmware modules a board imports, sorted.
 
-    The import closure of main.py and of the HAL module its board file names (hal.make()
-    imports that one by name), over every import statement, also those inside functions:
+    The import closure of main.py, of the HAL module its board file names (hal.make()
+    imports that one by name) and of the unit-kind modules of its units (app.py imports
+    units.<kind> by the spec's UNIT_KINDS), over every import statement, also inside functions:
     a driver that wiring.py imports only for a sensor this board lacks is frozen too (it
     costs flash, never heap). Built-in modules (machine, json, ...) are not in ROOTS and
     are left out; so are the bench's plant models and the fake HAL, which no board imports.
     """
     with open(board_path) as f:
-        hal_name = json.load(f)["hal"]
+        board = json.load(f)
     found = {}
-    todo = ["main", "hal." + hal_name]
+    todo = ["main", "hal." + board["hal"]]
+    todo += ["units." + kind for kind, section, _hello in UNIT_KINDS
+             if board["units"].get(section)]
     while todo:
         name = todo.pop()
         if name in found:
