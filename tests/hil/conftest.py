@@ -31,6 +31,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "needs(*capabilities): run only on a rig that has these capabilities")
+    config.addinivalue_line(
+        "markers", "preset(**times): start the board with these time presets (time_preset)")
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +46,8 @@ def rig(request, rig_spec, tmp_path):
     marker = request.node.get_closest_marker("needs")
     needed = marker.args if marker else ()
     if rig_spec["kind"] == "bench":
-        rig = rigs.BenchRig(rig_spec, tmp_path / "bench")
+        preset = request.node.get_closest_marker("preset")
+        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", **(preset.kwargs if preset else {}))
     else:
         lacking = rigs.Rig(rig_spec).lacks(needed)
         if lacking:

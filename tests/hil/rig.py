@@ -19,6 +19,7 @@ Capabilities:
     truth            what the plant really did (bench truth trace)    rig.truth()
     flash_cut        cut the power in the middle of a flash write     rig.flash_cut()
     line_noise       corrupt bytes on the board-to-host line          rig.line_noise()
+    time_preset      start the board as if it had been up a long time  @pytest.mark.preset
 """
 
 import tomllib
@@ -32,7 +33,7 @@ from pilotedge.bench import Bench
 
 RIGS = Path(__file__).resolve().parent / "rigs"
 CAPABILITIES = ("sensor_fault", "pressure_source", "output_readback", "truth", "flash_cut",
-                "line_noise")
+                "line_noise", "time_preset")
 # The rig controller calls a real rig needs for each capability it claims (None: the bench
 # alone can do it).
 CALLS = {
@@ -42,6 +43,7 @@ CALLS = {
     "truth": None,
     "flash_cut": None,
     "line_noise": None,
+    "time_preset": None,
 }
 
 
@@ -95,12 +97,13 @@ class Rig:
 class BenchRig(Rig):
     """The virtual bench: a fresh simulated board per test, every capability."""
 
-    def __init__(self, spec, workdir):
+    def __init__(self, spec, workdir, **presets):
+        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) a test asked for.
         Rig.__init__(self, spec)
         self.capabilities = set(CAPABILITIES)
         scenario = Path(spec["file"]).parent / spec["scenario"]
         self.bench = Bench(scenario, speed=spec.get("speed", 20), workdir=workdir, fresh=True,
-                           trace=True)
+                           trace=True, **presets)
         self.bench.start()
         board = self.bench.boards[0]
         self.protocol_port = board.protocol_port

@@ -1,5 +1,6 @@
 """The bench as a measuring instrument, with the real firmware: the truth trace, the
-calibration standards, boards that boot what is on their flash, and time presets.
+calibration standards and boards that boot what is on their flash (the time presets are
+tested where they serve: tests/hil/test_time.py).
 
 Waits have generous wall-clock limits only to end a hung test; nothing asserts how long
 anything took.
@@ -211,23 +212,3 @@ def test_no_firmware_module_comes_from_anywhere_but_the_flash(tmp_path):
     with Bench(SCENARIOS / "smoke.toml", speed=20, workdir=tmp_path, deploy=False) as bench:
         wait_until(bench, 0, lambda s: not s["firmware"], "main.py to end")
     assert (flash / "probe.txt").read_text() == "missing"
-
-
-@pytest.mark.bench(ticks_start_ms=(1 << 30) - 20000)
-def test_a_board_started_before_the_ticks_wrap_runs_through_it(bench):
-    board = bench.boards[0]
-    with Link(board.protocol_port) as link:
-        link.hello()
-        beats = link.listen("HEARTBEAT")
-        events = link.listen("EVENT")
-        sim_s(bench, 40)  # the firmware's ticks_ms wraps 20 simulated s in
-        beats = drain(beats)
-        faults = drain(events)
-    states = [f["state"] for f in beats]
-    running = beats[states.index("RUN"):]  # the first beats may still say BOOT
-    assert {f["state"] for f in running} == {"RUN"}
-    uptimes = [f["uptime"] for f in beats]
-    assert running[0]["uptime"] < 20 < 30 < running[-1]["uptime"]
-    steps = {round(b - a, 3) for a, b in pairwise(uptimes)}
-    assert steps == {1.0}  # one heartbeat per second, before, across and after the wrap
-    assert [e for e in faults if e["code"] in ("TASK_ERROR", "OVERRUN")] == []
