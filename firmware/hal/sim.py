@@ -65,7 +65,7 @@ class SimHal:
         return self._sim.world.onewire[bus]
 
     def spi(self, bus):
-        raise KeyError("the bench emulates no SPI bus " + bus)
+        return self._sim.world.spi[bus]
 
     def pin(self, name):
         return self._sim.world.pin(name)

@@ -2,10 +2,12 @@
 #
 # The firmware's drivers talk to these exactly as to the parts: the ADS1115 through its
 # registers over I2C [S46], the DS18B20 through ROM and function commands and its
-# scratchpad over 1-Wire [S54][S55], outputs through pins whose on-time is integrated for
-# the plant. Bus objects implement the machine.I2C / onewire.OneWire subsets of
-# hal/README.md. Time is the sim clock's monotonic now_ms; analog levels come from the
-# sensors of sim/signals.py, sampled when a conversion ends.
+# scratchpad over 1-Wire [S54][S55], the MAX31865 through its registers over SPI [S58],
+# outputs through pins whose on-time is integrated for the plant. Bus objects implement the
+# machine.I2C / onewire.OneWire / machine.SPI subsets of hal/README.md. Time is the world's
+# monotonic now_ms; analog levels come from the sensors of sim/signals.py, sampled when a
+# conversion ends. This is the one emulation of each chip: the bench, the firmware tests
+# (tests/firmware/rig.py) and the firmware benchmark all use it.
 #
 # Allocation: register transfers go through preallocated buffers; a sample allocates only
 # the floats of its physics.
@@ -22,14 +24,16 @@ _ENODEV = const(19)  # errno of an I2C NACK / a 1-Wire bus without presence puls
 
 
 class I2CBus:
-    """machine.I2C subset: devices by 7-bit address; a missing address NACKs (OSError)."""
+    """machine.I2C subset: devices by 7-bit address; a missing address NACKs (OSError), and
+    so does every one while the bus is stuck (`stuck`: SDA held low, or no pull-ups)."""
 
     def __init__(self):
         self.devices = {}
+        self.stuck = False
 
     def _device(self, addr):
         dev = self.devices.get(addr)
-        if dev is None:
+        if dev is None or self.stuck:
             raise OSError(_ENODEV)
         return dev
 
@@ -347,18 +351,137 @@ class DS18B20:
         self._eeprom = bytearray(s[1])
 
 
+# ---- SPI -------------------------------------------------------------------------------------
+
+
+class SPIBus:
+    """machine.SPI subset: a transfer reaches the one device whose chip select is low; with
+    none selected MISO floats high (0xFF) and a write goes nowhere."""
+
+    def __init__(self):
+        self.devices = []  # (chip-select SimPin, device with transfer(wbuf, rbuf))
+
+    def _transfer(self, wbuf, rbuf):
+        for cs, dev in self.devices:
+            if not cs.value():
+                dev.transfer(wbuf, rbuf)
+                return
+        if rbuf is not None:
+            for i in range(len(rbuf)):
+                rbuf[i] = 0xFF
+
+    def write(self, buf):
+        self._transfer(buf, None)
+
+    def write_readinto(self, wbuf, rbuf):
+        self._transfer(wbuf, rbuf)
+
+    def readinto(self, buf, write=0):
+        self._transfer(bytes([write]) * len(buf), buf)
+
+
+# MAX31865 registers and bits [S58].
+_RTD_CONFIG = const(0)
+_RTD_MSB = const(1)
+_RTD_FAULT = const(7)
+_VBIAS = const(0x80)
+_AUTO = const(0x40)
+_ONE_SHOT = const(0x20)
+_FAULT_CLEAR = const(0x02)
+_FILTER_50HZ = const(0x01)
+_FAULT_HIGH = const(0x80)
+_FAULT_LOW = const(0x40)
+
+
+class MAX31865:
+    """RTD-to-digital converter on an emulated SPI bus [S58].
+
+    Register file 0..7 (config; RTD MSB, LSB; high and low fault thresholds; fault status),
+    address byte first (bit 7 set: write), auto-incrementing. A 1-shot (config bit 5, with
+    VBIAS on) converts for 62.5 ms (50 Hz filter) or 52 ms (60 Hz); auto mode converts back
+    to back. A conversion stores the 15-bit ratio R_RTD / R_REF, left-aligned, and compares
+    it with the thresholds: above the high one (an open RTD reads full scale) or at or below
+    the low one (a shorted RTD reads 0) sets its fault status bit and the RTD LSB's fault
+    flag, latched until a config write with the fault-clear bit. rtd: the sensor, with
+    level() -> ohm.
+    """
+
+    def __init__(self, clock, r_ref_ohm, rtd):
+        self._clock = clock
+        self._r_ref_ohm = r_ref_ohm
+        self.rtd = rtd
+        self._regs = bytearray(8)
+        self._regs[3] = self._regs[4] = 0xFF  # power-on thresholds [S58]
+        self._due_ms = None
+
+    def _convert(self):
+        ohm = self.rtd.level()
+        code = max(0, min(0x7FFF, int(ohm / self._r_ref_ohm * 32768 + 0.5)))
+        regs = self._regs
+        if code << 1 >= regs[3] << 8 | regs[4]:
+            regs[_RTD_FAULT] |= _FAULT_HIGH
+        if code << 1 <= regs[5] << 8 | regs[6]:
+            regs[_RTD_FAULT] |= _FAULT_LOW
+        word = code << 1 | (1 if regs[_RTD_FAULT] else 0)
+        regs[_RTD_MSB] = word >> 8
+        regs[_RTD_MSB + 1] = word & 0xFF
+        if self._clock.trace is not None:
+            self._clock.trace.sample(self.rtd, self._clock.now_ms, ohm)
+        config = regs[_RTD_CONFIG]
+        self._due_ms = self._clock.now_ms + self._conversion_ms() if config & _AUTO else None
+
+    def _conversion_ms(self):
+        return 62.5 if self._regs[_RTD_CONFIG] & _FILTER_50HZ else 52.0
+
+    def transfer(self, wbuf, rbuf):
+        if self._due_ms is not None and self._clock.now_ms >= self._due_ms:
+            self._convert()
+        writing = wbuf[0] & 0x80
+        reg = wbuf[0] & 0x7F
+        if rbuf is not None:
+            rbuf[0] = 0xFF  # MISO is undefined while the address is clocked in
+        for i in range(1, len(wbuf)):
+            r = (reg + i - 1) & 7
+            if writing:
+                self._write(r, wbuf[i])
+            elif rbuf is not None:
+                rbuf[i] = self._regs[r]
+
+    def _write(self, reg, value):
+        if reg in (_RTD_MSB, _RTD_MSB + 1, _RTD_FAULT):
+            return  # read-only
+        if reg != _RTD_CONFIG:
+            self._regs[reg] = value
+            return
+        if value & _FAULT_CLEAR:
+            self._regs[_RTD_FAULT] = 0
+        self._regs[_RTD_CONFIG] = value & ~(_ONE_SHOT | _FAULT_CLEAR)  # actions, not state
+        if value & _VBIAS and value & (_ONE_SHOT | _AUTO):
+            self._due_ms = self._clock.now_ms + self._conversion_ms()
+        elif not value & _AUTO:
+            self._due_ms = None
+
+    def state(self):
+        return list(self._regs)
+
+    def restore(self, s):
+        self._regs = bytearray(s)
+
+
 # ---- pins ----------------------------------------------------------------------------------
 
 
 class SimPin:
     """machine.Pin subset for an output; integrates the time it spent high for the plant.
 
-    Each change of level is an edge in the truth trace (trace_id: the pin's index there).
+    Each change of level is an edge in the truth trace (trace_id: the pin's index there);
+    history, when a test sets it to a list, records every level driven.
     """
 
     def __init__(self, clock, level, trace_id=None):
         self._clock = clock
         self.trace_id = trace_id
+        self.history = None
         self._level = level
         self._mark_ms = clock.now_ms
         self._high_ms = 0
@@ -368,6 +491,8 @@ class SimPin:
         if v is None:
             return self._level
         v = 1 if v else 0
+        if self.history is not None:
+            self.history.append(v)
         if v != self._level:
             now = self._clock.now_ms
             if self._level:

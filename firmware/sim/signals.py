@@ -300,6 +300,30 @@ class Ratiometric(Sensor):
         return self._supply.mv
 
 
+class Rtd(Sensor):
+    """A platinum RTD (PT100, PT1000) at a MAX31865's input; quantity in degC, wire in ohm.
+
+    R(t) by the IEC 60751 Callendar-Van Dusen equation [S59][S60] (the C term below 0 degC).
+    An open RTD reads as an open circuit (the converter sees full scale), a short as 0 ohm.
+    """
+
+    def __init__(self, clock, seed, params, src, attr, r0_ohm):
+        Sensor.__init__(self, clock, seed, params, src, attr)
+        self._r0_ohm = r0_ohm
+
+    def _wire(self, q):
+        r = 1.0 + 3.9083e-3 * q - 5.775e-7 * q * q
+        if q < 0.0:
+            r -= 4.183e-12 * (q - 100.0) * q * q * q
+        return self._r0_ohm * r
+
+    def _open_level(self):
+        return 1e9
+
+    def _short_level(self):
+        return 0.0
+
+
 class Thermometer(Sensor):
     """The temperature a DS18B20 die converts (offset: its ±0.5 degC accuracy [S54]).
 

@@ -12,7 +12,7 @@
 from sim import standards
 from sim.ambient import DailyAmbient
 from sim.canister import CanisterPlant
-from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
+from sim.devices import ADS1115, DS18B20, MAX31865, I2CBus, OneWireBus, SimPin, SPIBus
 from sim.signals import (
     ELECTRICAL,
     Actuator,
@@ -21,6 +21,7 @@ from sim.signals import (
     OrpElectrode,
     PhElectrode,
     Ratiometric,
+    Rtd,
     Thermometer,
     seed_of,
 )
@@ -43,13 +44,16 @@ EXITS = {"reset": "hard", "power_cut": "power", "flash_cut": "power"}
 # Plant attributes worth reporting that are properties, not instance attributes.
 _PROPERTIES = ("ph", "orp_mv_agcl", "stored_nl")
 # Sensors that can be taken out of the plant and put into a standard (World.apply).
-_MOVABLE = (PhElectrode, OrpElectrode, Thermometer, NtcDivider)
+_MOVABLE = (PhElectrode, OrpElectrode, Thermometer, NtcDivider, Rtd)
 _TECHNICIAN = ("sensor_to_standard", "sensor_to_vessel", "pump_to_cylinder", "pump_to_vessel")
 _DEFAULT_ROM = "28ff000000000001"  # for a DS18B20 entry without a rom (Skip ROM)
 
 
 class World:
-    def __init__(self, board, scenario, seed):
+    """plants: {unit name: plant} to use instead of the models (the firmware tests' plant of
+    fixed values, tests/firmware/rig.py); the bench builds the models."""
+
+    def __init__(self, board, scenario, seed, plants=None):
         self.now_ms = 0
         self.plant_ms = 0
         # The canister's gas node and its 10 Hz monitor need the bench's base step; the vessel
@@ -64,6 +68,7 @@ class World:
         self._traced = []  # (name, kind, plant) in the same order: the trace's plant indexes
         self._seed = seed
         self._scenario = scenario
+        self._given = plants or {}
         self.ambient = DailyAmbient(**scenario.get("ambient", {}))
         self.supply = Fixed(scenario.get("supply_mv", 3300.0))
         self.bias = Fixed(self.supply.mv / 2)  # electrode buffers sit at mid-rail [S43]
@@ -85,6 +90,8 @@ class World:
         self.thermometers = {}  # rom hex -> DS18B20
         self.i2c = {name: I2CBus() for name in board["i2c"]}
         self.onewire = {name: OneWireBus() for name in board["onewire"]}
+        self.spi = {name: SPIBus() for name in board.get("spi", {})}
+        self.rtds = {}  # sensor name -> MAX31865
         for name, adc in board["adc"].items():
             self.adcs[name] = self.i2c[adc["bus"]].devices[adc["addr"]] = ADS1115(self)
         self._board = board
@@ -117,7 +124,8 @@ class World:
 
     def _vessel(self, unit):
         name = unit["name"]
-        plant = self.plants[name] = VesselPlant(self._params("plant", name))
+        plant = self.plants[name] = self._given.get(name) or VesselPlant(
+            self._params("plant", name))
         ph = unit["ph"]
         self._analog(
             ph,
@@ -159,7 +167,8 @@ class World:
 
     def _canister(self, unit):
         name = unit["name"]
-        plant = self.plants[name] = CanisterPlant(self._params("plant", name))
+        plant = self.plants[name] = self._given.get(name) or CanisterPlant(
+            self._params("plant", name))
         p = unit["pressure"]
         entry = self._board["sensors"][p]
         self._analog(
@@ -204,6 +213,12 @@ class World:
                 name,
                 NtcDivider(self, self._seed_for(name), params, plant, attr, self.supply, entry),
             )
+            return
+        if entry["driver"] == "max31865":
+            rtd = self.sensors[name] = Rtd(self, self._seed_for(name), params, plant, attr,
+                                           entry["r0_ohm"])
+            self.rtds[name] = MAX31865(self, entry["r_ref_ohm"], rtd)
+            self.spi[entry["bus"]].devices.append((self.pin(entry["cs"]), self.rtds[name]))
             return
         thermo = self.sensors[name] = Thermometer(self, self._seed_for(name), params, plant, attr)
         rom = entry.get("rom", _DEFAULT_ROM)
@@ -383,6 +398,7 @@ class World:
             devices = {
                 "adc": {n: a.state() for n, a in self.adcs.items()},
                 "onewire": {r: d.state() for r, d in self.thermometers.items()},
+                "spi": {n: d.state() for n, d in self.rtds.items()},
             }
         return {
             "now_ms": self.now_ms,
@@ -422,6 +438,8 @@ class World:
                 self.adcs[name].restore(s)
             for rom, s in devices["onewire"].items():
                 self.thermometers[rom].restore(s)
+            for name, s in devices["spi"].items():
+                self.rtds[name].restore(s)
 
     def truth(self):
         """What is really going on, for tests and the bench console."""

@@ -1,27 +1,31 @@
-# Test rig for the firmware runtime on the fake HAL: a board with scripted sensors (register
-# level ADS1115 and DS18B20 models driven by plain engineering values), a flash folder, and a
-# host that speaks real protocol frames through the fake UART. Runs on CPython and MicroPython.
-import math
+# Test rig for the firmware runtime: the real runtime on the fake HAL's clock, UART and
+# watchdog, with the bench's own chip emulations (sim/devices.py, wired from the board file
+# by sim/world.py: ADS1115, DS18B20, pins) reading a plant of plain engineering values that
+# tests set and that hold still, a flash folder, and a host that speaks real protocol frames
+# through the fake UART. Runs on CPython and MicroPython.
 import struct
 
 from tmpflash import tmpdir
 
 import app
 import boardfile
-from drivers import ads1115
+from hal.clock import FakeClock
 from hal.fake import FakeHal
-from hal.fakebus import FakeOneWire
 from pilotproto import framing
 from pilotproto import messages as m
 from pilotproto import schema as s
-from sim.onewire import crc8
+from sim.standards import reference_mv
+from sim.world import World
 
 _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 SIM_BOARD = _HERE + "/../../boards/sim/board.json"
-_MUX_CHANNEL = {v: k for k, v in ads1115.MUX.items()}
-_PGA_FSR = {v: k for k, v in ads1115.PGA.items()}
-NERNST_MV_PER_K = 0.198421
 KEEP_FRAMES = 300  # the host keeps the newest frames only
+# The bench scenario the rig's world is built from: a room held at 22 degC, the unit kinds
+# of the spec.
+_SCENARIO = {
+    "ambient": {"mean_c": 22.0, "swing_k": 0.0},
+    "unit_kinds": [[kind, section] for kind, section, _hello in m.UNIT_KINDS],
+}
 
 
 def load_board():
@@ -31,80 +35,73 @@ def load_board():
 
 
 class Plant:
-    # Engineering values the sensors report; edit the attributes between run() calls.
+    # Engineering values the sensors see, for every unit (the vessel's and the canister's
+    # attribute names differ); edit the attributes between run() calls. They hold still:
+    # step() does nothing, and what the outputs drive (heater_w, inlet_open, ...) is taken
+    # but changes nothing.
+    TRACE = ()
+
     def __init__(self):
         self.ph = 1.7
         self.temp_c = 35.0
-        self.orp_mv = 550.0
+        self.orp_mv = 550.0  # against Ag/AgCl in saturated KCl, the bench electrode's
         self.p_bar = 10.0
         self.shell_c = 25.0
         self.ambient_c = 22.0
-        self.supply_mv = 3300.0
-        self.ph_offset_mv = 0.0  # added to the electrode: a big offset breaks plausibility
 
-    def mv(self, addr, channel):
-        if addr == 0x48:
-            if channel == "0-1":
-                slope = NERNST_MV_PER_K * (self.temp_c + 273.15)
-                return -slope * (self.ph - 7.0) + self.ph_offset_mv
-            if channel == "2-3":
-                return self.orp_mv
-            return 0.0
-        if channel == "0":
-            return self.supply_mv * (0.1 + 0.8 * self.p_bar / 40.0)
-        if channel == "1":
-            return self.supply_mv
-        t_c = self.shell_c if channel == "2" else self.ambient_c
-        r_ntc = 10000.0 * math.exp(3950.0 * (1 / (t_c + 273.15) - 1 / 298.15))
-        return self.supply_mv * r_ntc / (10000.0 + r_ntc)
+    @property
+    def orp_mv_she(self):
+        return self.orp_mv + reference_mv("agcl_sat", self.temp_c)
 
+    @property
+    def pressure_bar(self):
+        return self.p_bar
 
-class AdsModel:
-    # Register file of one ADS1115 as FakeI2C sees it (get / item assignment): the config
-    # reads back as written (conversion done), the conversion register holds the plant's mV
-    # for the multiplexer and range of the last config write.
-    def __init__(self, plant, addr):
-        self._plant = plant
-        self._addr = addr
-        self._config = b"\x00\x00"
-
-    def __setitem__(self, reg, data):
-        if reg == 1:
-            self._config = bytes(data)
-
-    def get(self, reg, default=b""):
-        if reg == 1:
-            return self._config
-        config = struct.unpack(">H", self._config)[0]
-        fsr = _PGA_FSR[config >> 9 & 7]
-        mv = self._plant.mv(self._addr, _MUX_CHANNEL[config >> 12 & 7])
-        code = max(-32768, min(32767, int(round(mv * 32768 / fsr))))
-        return struct.pack(">h", code)
-
-
-class ThermometerBus(FakeOneWire):
-    # One DS18B20 at 12 bit: a Read Scratchpad returns the plant's vessel temperature.
-    def __init__(self, plant):
-        super().__init__()
-        self._plant = plant
-
-    def readinto(self, buf):
-        if self.written and self.written[-1] == 0xBE:
-            raw = int(round(self._plant.temp_c * 16)) & 0xFFFF
-            pad = bytearray([raw & 0xFF, raw >> 8, 0x4B, 0x46, 0x7F, 0xFF, 0x10, 0x10, 0])
-            pad[8] = crc8(pad[:8])
-            for i in range(len(buf)):
-                buf[i] = pad[i]
-            self.written = bytearray()
-        else:
-            super().readinto(buf)
-
-
-class NoLog(list):
-    # Stands in for the fake buses' transfer logs, which would grow for as long as a
-    # runtime runs (an ADS1115 config write every 25 ms).
-    def append(self, item):
+    def step(self, dt_s):
         pass
+
+
+def make_world(board, plant):
+    # The bench's world for a board file, with `plant` as every unit's plant.
+    units = [u["name"] for _kind, section in _SCENARIO["unit_kinds"]
+             for u in board["units"].get(section, ())]
+    return World(board, _SCENARIO, 1, {name: plant for name in units})
+
+
+class WorldClock(FakeClock):
+    # The fake HAL's manual clock; the world's chips run in the same time.
+    def __init__(self, world):
+        FakeClock.__init__(self)
+        self._world = world
+
+    def advance(self, ms):
+        FakeClock.advance(self, ms)
+        self._world.advance_to(self._world.now_ms + ms)
+
+
+class RigHal(FakeHal):
+    # The fake HAL with the world's buses and pins (pins record their `history`).
+    def __init__(self, board, world):
+        FakeHal.__init__(self, board)
+        self.world = world
+        self.clock = WorldClock(world)
+        for pin in world.pins.values():
+            pin.history = [pin.value()]
+
+    def i2c(self, bus):
+        return self.world.i2c[bus]
+
+    def onewire(self, bus):
+        return self.world.onewire[bus]
+
+    def spi(self, bus):
+        return self.world.spi[bus]
+
+    def pin(self, name):
+        pin = self.world.pin(name)
+        if pin.history is None:
+            pin.history = [pin.value()]
+        return pin
 
 
 class Host:
@@ -165,15 +162,11 @@ class Rig:
         self.board = board or load_board()
         self.plant = plant or Plant()
         self.flash = flash or tmpdir()
-        self.hal = FakeHal(self.board)
+        self.world = make_world(self.board, self.plant)
+        self.hal = RigHal(self.board, self.world)
         self.hal.flash_dir = self.flash
         self.hal.cause = cause
         self.hal.uptime_start_ms = uptime_ms
-        i2c = self.hal.i2c("i2c0")
-        i2c.writes = NoLog()
-        for adc in self.board["adc"].values():
-            i2c.mem[adc["addr"]] = AdsModel(self.plant, adc["addr"])
-        self.hal._buses[("onewire", "ow0")] = ThermometerBus(self.plant)
         self.host = Host(self.hal)
         self.rt = app.build(self.hal, self.board, fs)
         self.clock = self.hal.clock

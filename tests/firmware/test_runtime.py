@@ -312,7 +312,7 @@ def test_canister_sensor_fault_closes_the_inlet():
     r.host.command(1, C0, m.VERB_VALVE, 1)
     link(1000)
     assert r.pin("c0_inlet") == 1
-    r.plant.supply_mv = 10.0  # the transducer supply collapsed: no ratio, no pressure
+    r.world.supply.mv = 10.0  # the transducer supply collapsed: no ratio, no pressure
     link(1000)
     can = r.rt.units[1]
     assert r.pin("c0_inlet") == 0 and can.state == m.CAN_STATE_FAULT
@@ -327,7 +327,7 @@ def test_vessel_sensor_fault_makes_outputs_safe():
     r.plant.temp_c = 25.0
     link(3000)
     assert r.rt.units[0].heater.duty_pct > 0
-    r.hal.onewire("ow0").present = False  # thermometer gone
+    r.world.apply({"do": "sensor_open", "target": "v0_temp"})  # thermometer gone
     link(5000)
     v = r.rt.units[0]
     assert v.heater.duty_pct == 0 and not v.temp.ok
@@ -336,7 +336,7 @@ def test_vessel_sensor_fault_makes_outputs_safe():
     assert [e[4] for e in r.host.events(m.EVENT_SENSOR_FAULT)] == [1000]
     tlm = r.host.take(m.MSG_VESSEL)[-1]
     assert tlm[12] == 1 << 2  # ORP only
-    r.hal.onewire("ow0").present = True
+    r.world.apply({"do": "sensor_ok", "target": "v0_temp"})
     link(5000)
     assert r.rt.safety.state == m.STATE_RUN and v.heater.duty_pct > 0
 
@@ -386,7 +386,7 @@ def test_reboot_verb_resets_after_the_ack():
 def test_ads_bus_failure_is_a_sensor_fault_not_a_crash():
     r = Rig()
     r.run_for(3000)
-    r.hal.i2c("i2c0").fail = True
+    r.hal.i2c("i2c0").stuck = True
     r.run_for(3000)
     assert r.rt.safety.state == m.STATE_SAFE
     assert ads1115.MUX  # the driver module is the one the rig models

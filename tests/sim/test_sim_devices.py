@@ -6,9 +6,10 @@ import boardfile
 from drivers import fault
 from drivers.ads1115 import ADS1115 as AdsDriver
 from drivers.ds18b20 import DS18B20 as DsDriver
+from drivers.max31865 import MAX31865 as RtdDriver
 from pilotproto.messages import UNIT_KINDS
 from sim import signals
-from sim.devices import ADS1115, DS18B20, I2CBus, OneWireBus, SimPin
+from sim.devices import ADS1115, DS18B20, MAX31865, I2CBus, OneWireBus, SimPin, SPIBus
 from sim.onewire import crc8
 from sim.world import World
 
@@ -173,6 +174,51 @@ def test_ds18b20_open_and_shorted_sensor_are_bus_faults():
     sensor.start()
     clock.now_ms += 750
     assert sensor.read_c() == 25.0
+
+
+def rtd_on_bus(clock, temp_c, r0_ohm=100.0):
+    bus, cs = SPIBus(), SimPin(clock, 1)
+    plant = Plant(temp_c=temp_c)
+    rtd = signals.Rtd(clock, 3, {}, plant, "temp_c", r0_ohm)
+    bus.devices.append((cs, MAX31865(clock, 430.0, rtd)))
+    return bus, cs, plant, rtd
+
+
+def test_max31865_converts_a_pt100_through_the_driver():
+    clock = Clock()
+    bus, cs, plant, _rtd = rtd_on_bus(clock, 45.0)
+    sensor = RtdDriver(bus, cs, 430.0, 100.0, 2, 50)
+    assert sensor.read_c() is None and sensor.fault == fault.NOT_READY
+    for t_c in (45.0, -40.0, 300.0):
+        plant.temp_c = t_c
+        sensor.start()
+        clock.now_ms += sensor.conversion_ms  # 62.5 ms at 50 Hz [S58]
+        near(sensor.read_c(), t_c, 0.04)  # 1 LSB = 430/32768 ohm = 0.034 K
+        assert sensor.fault == fault.NONE
+    # Read before the 1-shot ends: the previous result stands.
+    plant.temp_c = 20.0
+    sensor.start()
+    clock.now_ms += 30
+    near(sensor.read_c(), 300.0, 0.04)
+    # Nobody selected: MISO floats high, a read fails instead of giving a number.
+    idle = bytearray(3)
+    bus.write_readinto(b"\x01\x00\x00", idle)
+    assert idle == bytearray(b"\xff\xff\xff")
+
+
+def test_max31865_open_and_shorted_rtd_latch_fault_bits():
+    clock = Clock()
+    bus, cs, _plant, rtd = rtd_on_bus(clock, 25.0)
+    sensor = RtdDriver(bus, cs, 430.0, 100.0, 3, 60)
+    for kind, code in ((signals.OPEN, fault.OPEN), (signals.SHORT, fault.SHORT)):
+        rtd.electrical = kind
+        sensor.start()
+        clock.now_ms += sensor.conversion_ms
+        assert sensor.read_c() is None and sensor.fault == code
+    rtd.clear()  # the driver cleared the latched status: the next reading is good again
+    sensor.start()
+    clock.now_ms += sensor.conversion_ms
+    near(sensor.read_c(), 25.0, 0.04)
 
 
 def test_ph_electrode_follows_nernst_with_slope_offset_and_bias():

@@ -32,9 +32,9 @@ board's heap_bytes (boards/*/board.json) with a 25 % margin, and the budget. Las
 alloc_bytes_per_pass=N
 (alloc_bytes_per_pass: the larger of the two forms'). Exit 1 when a form does not run.
 
-The sensors answer from the test rig's register models (tests/firmware/rig.py) of a
-constant plant. They are computed here, on CPython, and handed to the MicroPython process,
-so that its heap holds nothing of the rig.
+The sensors answer what the bench's chip emulations (firmware/sim/devices.py) answer for a
+constant plant: their register values are read here, on CPython, and handed to the
+MicroPython process, so that its heap holds nothing of the emulation.
 """
 
 import argparse
@@ -69,7 +69,9 @@ BUDGET_ALLOC_PER_PASS = 200
 
 
 def plant_answers():
-    """(ADS answers as "key:hex,...", DS18B20 scratchpad hex) of the bench plant."""
+    """(ADS answers as "key:hex,...", DS18B20 scratchpad hex) of the bench plant: what the
+    bench's chip emulations (firmware/sim/devices.py, wired by the test rig's world) answer
+    for every input of the board file, read through their registers."""
     for folder in ("firmware", "protocol", "tests/firmware"):
         sys.path.insert(0, str(REPO / folder))
     import rig
@@ -81,22 +83,31 @@ def plant_answers():
     plant = rig.Plant()
     plant.temp_c = 33.0  # below the 35 degC set point: the heater PI works
     plant.ph = 1.85  # above 1.7 + deadband: acid pulses every mixing dead time
+    world = rig.make_world(board, plant)
     answers = {}
+    reg = bytearray(2)
     for entry in board["sensors"].values():
         if "adc" not in entry:
             continue
         addr = board["adc"][entry["adc"]]["addr"]
-        model = rig.AdsModel(plant, addr)
+        adc = world.adcs[entry["adc"]]
         pga = ads1115.PGA[entry["fsr_mv"]]
         for channel in (entry["channel"], entry.get("supply_channel")):
             if channel is not None:
                 mux = ads1115.MUX[channel]
-                model[1] = bytes((mux << 4 | pga << 1, 0))  # config high byte: MUX, PGA
-                answers[addr << 6 | mux << 3 | pga] = model.get(0).hex()
-    thermometer = rig.ThermometerBus(plant)
-    thermometer.written = bytearray(b"\xbe")  # after a Read Scratchpad command
+                config = 0x8000 | mux << 12 | pga << 9 | 0x0100 | 4 << 5  # 1-shot, 128 SPS
+                adc.write(1, bytes((config >> 8, config & 0xFF)))
+                world.advance_to(world.now_ms + 10)
+                adc.read(0, reg)
+                answers[addr << 6 | mux << 3 | pga] = bytes(reg).hex()
+    bus = world.onewire["ow0"]
+    for command, wait_ms in ((0x44, 800), (0xBE, 0)):  # Convert T, then Read Scratchpad
+        bus.reset()
+        bus.writebyte(0xCC)  # Skip ROM: the only thermometer
+        bus.writebyte(command)
+        world.advance_to(world.now_ms + wait_ms)
     pad = bytearray(9)
-    thermometer.readinto(pad)
+    bus.readinto(pad)
     return ",".join("%d:%s" % kv for kv in sorted(answers.items())), pad.hex()
 
 

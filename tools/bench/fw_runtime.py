@@ -12,7 +12,7 @@ The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
 Time is a manual clock, the host end a heartbeat every second, all loops in AUTO and the
 inlet open. Kept small on purpose, so that the heap holds only the interpreter, the
 firmware and this replay harness: the plant is constant and firmware.py computes what the
-sensors answer from the test rig's models (ADS: "key:hex,..." with key = addr << 6 |
+sensors answer from the bench's chip emulations (ADS: "key:hex,..." with key = addr << 6 |
 MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). Prints key=value figures as it gets
 them (so a MemoryError still shows how far it got); firmware.py reports them.
 """
