@@ -4,7 +4,7 @@
 # FakeHal (hal/fake.py) imports this module when a test first asks it for a bus.
 
 from compat import const
-from sim.onewire import OneWireOps
+from sim.buses import OneWireOps, SpiOps
 
 _ENODEV = const(19)  # errno of an I2C NACK
 
@@ -71,7 +71,7 @@ class FakeOneWire(OneWireOps):
         return list(self.roms) if self.present else []
 
 
-class FakeSPI:
+class FakeSPI(SpiOps):
     # One register-addressed SPI device, the MAX31865 convention: the first byte is the
     # address (bit 7 set = write), then the address auto-increments. Register file `regs`;
     # complete write transfers are logged in `writes`; fail = True raises OSError.
@@ -95,12 +95,3 @@ class FakeSPI:
                 rbuf[i] = self.regs[r]
         if writing:
             self.writes.append(bytes(wbuf))
-
-    def write(self, buf):
-        self._transfer(buf, None)
-
-    def write_readinto(self, wbuf, rbuf):
-        self._transfer(wbuf, rbuf)
-
-    def readinto(self, buf, write=0):
-        self._transfer(bytes([write]) * len(buf), buf)

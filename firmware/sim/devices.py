@@ -14,8 +14,8 @@
 
 import math
 
+from sim.buses import OneWireOps, SpiOps, crc8
 from sim.common import const
-from sim.onewire import OneWireOps, crc8
 from sim.signals import OPEN, SHORT, Fixed
 
 _ENODEV = const(19)  # errno of an I2C NACK / a 1-Wire bus without presence pulse
@@ -354,7 +354,7 @@ class DS18B20:
 # ---- SPI -------------------------------------------------------------------------------------
 
 
-class SPIBus:
+class SPIBus(SpiOps):
     """machine.SPI subset: a transfer reaches the one device whose chip select is low; with
     none selected MISO floats high (0xFF) and a write goes nowhere."""
 
@@ -369,15 +369,6 @@ class SPIBus:
         if rbuf is not None:
             for i in range(len(rbuf)):
                 rbuf[i] = 0xFF
-
-    def write(self, buf):
-        self._transfer(buf, None)
-
-    def write_readinto(self, wbuf, rbuf):
-        self._transfer(wbuf, rbuf)
-
-    def readinto(self, buf, write=0):
-        self._transfer(bytes([write]) * len(buf), buf)
 
 
 # MAX31865 registers and bits [S58].

@@ -5,7 +5,7 @@ from fwcheck import raises
 from drivers import fault
 from drivers.ds18b20 import DS18B20
 from hal.fakebus import FakeOneWire
-from sim.onewire import crc8
+from sim.buses import crc8
 
 ROM = bytes([0x28, 0xFF, 0, 0, 0, 0, 0, 0xA1])
 

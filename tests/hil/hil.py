@@ -12,6 +12,7 @@ import time
 
 from pilotedge import resources
 from pilotedge.bench.scenario import BoardNames
+from pilotproto import messages as m
 
 WAIT_S = 120.0
 
@@ -70,3 +71,11 @@ def ready(link):
 
 def result(ack):
     return ack.fields()["result"]
+
+
+def manual_dosing(link, unit):
+    """Ready the board for host doses on a vessel: its pH loop in MANUAL. Returns the acid
+    the vessel's pump has delivered so far (mL, its telemetry)."""
+    ready(link)
+    assert result(link.command(unit, "SET_MODE", m.LOOP_PH, m.MODE_MANUAL)) == "DONE"
+    return telemetry(link)["acid_total"]

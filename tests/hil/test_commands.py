@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from hil import Board, board_seconds, next_frame, ready, result, telemetry
+from hil import Board, board_seconds, manual_dosing, next_frame, ready, result, telemetry
 from pilotedge import codec
 from pilotproto import messages as m
 from pilotproto import schema as s
@@ -93,9 +93,7 @@ def test_no_command_argument_faults_the_board_and_a_refused_one_changes_nothing(
 
 def test_a_dose_runs_once_with_forty_commands_between_its_copies(rig, board):
     v0 = Board(rig.board).units["v0"]
-    ready(board)
-    assert result(board.command(v0, "SET_MODE", m.LOOP_PH, m.MODE_MANUAL)) == "DONE"
-    before = telemetry(board)["acid_total"]
+    before = manual_dosing(board, v0)
     acks = board.listen("ACK")
     dose = _send(board, v0, "DOSE", m.OUT_ACID, 500)
     for _ in range(40):

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from hil import Board, board_seconds, next_frame, ready, result, telemetry
+from hil import Board, board_seconds, manual_dosing, next_frame, ready, result, telemetry
 from pilotedge import codec
 from pilotedge.errors import LinkError
 from pilotproto import messages as m
@@ -43,9 +43,7 @@ def test_parameters_round_trip_and_refusals(rig, board):
 
 def test_a_retransmitted_command_runs_exactly_once(rig, board):
     v0 = Board(rig.board).units["v0"]
-    ready(board)
-    assert result(board.command(v0, "SET_MODE", m.LOOP_PH, m.MODE_MANUAL)) == "DONE"
-    before = telemetry(board)["acid_total"]
+    before = manual_dosing(board, v0)
     acks = board.listen("ACK")
     # A 1 ms answer timeout: the host sends the same COMMAND (same cmd_id) four times before
     # any answer can come back, as it would after lost ACKs.
@@ -96,9 +94,7 @@ def test_dose_budget_holds_under_a_flood_of_commands(rig, board):
 
 def test_damaged_frames_from_the_host_are_never_accepted(rig, board):
     v0 = Board(rig.board).units["v0"]
-    ready(board)
-    assert result(board.command(v0, "SET_MODE", m.LOOP_PH, m.MODE_MANUAL)) == "DONE"
-    before = telemetry(board)
+    before = manual_dosing(board, v0)
     errors_before = board_seconds(board, 0)["rx_errors"]
     acks = board.listen("ACK")
     frame = bytearray(codec.encode("COMMAND", {"cmd_id": 0x7E57, "unit": v0, "verb": "DOSE",
@@ -113,7 +109,7 @@ def test_damaged_frames_from_the_host_are_never_accepted(rig, board):
     beat = board_seconds(board, 3)
     assert beat["rx_errors"] > errors_before
     assert all(a.fields()["cmd_id"] != 0x7E57 for a in list(acks.queue))
-    assert telemetry(board)["acid_total"] == before["acid_total"]
+    assert telemetry(board)["acid_total"] == before
 
 
 @pytest.mark.needs("line_noise")

@@ -9,8 +9,8 @@ from drivers.ds18b20 import DS18B20 as DsDriver
 from drivers.max31865 import MAX31865 as RtdDriver
 from pilotproto.messages import UNIT_KINDS
 from sim import signals
+from sim.buses import crc8
 from sim.devices import ADS1115, DS18B20, MAX31865, I2CBus, OneWireBus, SimPin, SPIBus
-from sim.onewire import crc8
 from sim.world import World
 
 BOARD = __file__.rsplit("/", 3)[0] + "/boards/sim/board.json"

@@ -1,8 +1,9 @@
-# pilotedge bench: the onewire.OneWire calls built on the four bus primitives (MIT).
+# pilotedge bench: the bus calls the drivers use, built on each bus's primitives (MIT).
 #
 # MicroPython's onewire module builds select_rom, readinto and crc8 on reset, writebyte,
-# write and readbyte; the bench's emulated bus (sim/devices.py) and the test fake
-# (hal/fakebus.py) do the same from here, so both answer the drivers alike.
+# write and readbyte; machine.SPI's write, write_readinto and readinto are one full-duplex
+# transfer each. The bench's emulated buses (sim/devices.py) and the test fakes
+# (hal/fakebus.py) build them from here, so both answer the drivers alike.
 
 
 def crc8(data):
@@ -40,3 +41,19 @@ class OneWireOps:
 
     def crc8(self, data):
         return crc8(data)
+
+
+class SpiOps:
+    # machine.SPI calls on one primitive, _transfer(wbuf, rbuf): clock wbuf out and, unless
+    # rbuf is None, what comes back into rbuf.
+    def _transfer(self, wbuf, rbuf):
+        raise NotImplementedError
+
+    def write(self, buf):
+        self._transfer(buf, None)
+
+    def write_readinto(self, wbuf, rbuf):
+        self._transfer(wbuf, rbuf)
+
+    def readinto(self, buf, write=0):
+        self._transfer(bytes([write]) * len(buf), buf)
