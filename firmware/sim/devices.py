@@ -466,7 +466,7 @@ class SimPin:
     """machine.Pin subset for an output; integrates the time it spent high for the plant.
 
     Each change of level is an edge in the truth trace (trace_id: the pin's index there);
-    history, when a test sets it to a list, records every level driven.
+    history, when a test sets it to a list, records every change of level.
     """
 
     def __init__(self, clock, level, trace_id=None):
@@ -482,9 +482,9 @@ class SimPin:
         if v is None:
             return self._level
         v = 1 if v else 0
-        if self.history is not None:
-            self.history.append(v)
         if v != self._level:
+            if self.history is not None:
+                self.history.append(v)
             now = self._clock.now_ms
             if self._level:
                 self._high_ms += now - self._mark_ms

@@ -80,7 +80,7 @@ class WorldClock(FakeClock):
 
 
 class RigHal(FakeHal):
-    # The fake HAL with the world's buses and pins (pins record their `history`).
+    # The fake HAL with the world's buses and pins (pins record their `history` of levels).
     def __init__(self, board, world):
         FakeHal.__init__(self, board)
         self.world = world
