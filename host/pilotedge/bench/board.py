@@ -203,6 +203,9 @@ class SimBoard:
                 sock.close()
                 continue
             sock.settimeout(None)
+            # Small writes go out at once: Nagle's algorithm would hold a REPL reply or a
+            # frame back until the board's delayed ACK (40 ms on Linux).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             socks[role.strip()] = sock
         return socks
 
