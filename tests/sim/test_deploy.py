@@ -14,7 +14,7 @@ import pytest
 import serial
 
 from mpy import MICROPYTHON
-from pilotedge import cli, deploy, resources
+from pilotedge import boardrepl, cli, deploy, resources
 from pilotedge.errors import DeployError, UsageError
 from pilotedge.link import Link
 from pilotproto import messages as m
@@ -111,7 +111,28 @@ def test_config_and_state_survive_a_deploy_and_reset_config_clears_them(bench):
         assert link.param_get(255, "tlm_period").value == 1000
 
 
-class CutAfter(deploy.SerialTransport):
+@pytest.mark.bench(speed=5)  # the firmware's watchdog runs on while the board sits in its REPL
+def test_a_board_with_the_protocol_on_its_repl_port_is_sent_to_its_repl_first(
+        bench, tmp_path, monkeypatch):
+    # The board file says "usb"; the bench still has two ports, so both are given.
+    board = bench.boards[0]
+    usb = tmp_path / "board.json"
+    usb.write_text((resources.boards_dir() / "sim" / "board.json").read_text().replace(
+        '"protocol_port": "uart"', '"protocol_port": "usb"'))
+    firmware_running = []
+
+    def to_repl(link, url):
+        to_repl_for_real(link, url)
+        firmware_running.append(bench.state(0)["firmware"])
+
+    to_repl_for_real = deploy._to_repl
+    monkeypatch.setattr(deploy, "_to_repl", to_repl)
+    result = deploy.deploy(usb, board.repl_port, protocol_port=board.protocol_port)
+    assert firmware_running == [False]  # TO_REPL: the firmware left the port to its REPL
+    assert version(result.hello) == (0, 1, 0)
+
+
+class CutAfter(boardrepl.BoardTransport):
     """A connection whose cable comes out before the (files_left + 1)-th file write."""
 
     files_left = 0
@@ -126,7 +147,7 @@ class CutAfter(deploy.SerialTransport):
 def test_an_interrupted_copy_leaves_the_board_booting_its_previous_firmware(
         bench, tmp_path, monkeypatch):
     board = bench.boards[0]  # the bench deployed 0.1.0 as sources: every .mpy is new
-    monkeypatch.setattr(deploy, "SerialTransport", CutAfter)
+    monkeypatch.setattr(boardrepl, "BoardTransport", CutAfter)
     CutAfter.files_left = 5
     with pytest.raises(DeployError, match="stopped .* boots its previous firmware"):
         deploy_to(board, firmware=version_789(tmp_path))
@@ -138,6 +159,33 @@ def test_an_interrupted_copy_leaves_the_board_booting_its_previous_firmware(
     result = deploy_to(board, firmware=version_789(tmp_path))  # resumes the staged files
     assert result.stats.unchanged == 5
     assert version(result.hello) == (7, 8, 9)
+
+
+FAKE_RUNTIME = """
+class _Wdt:
+    feeds = 0
+    def feed(self):
+        _Wdt.feeds += 1
+class _Hal:
+    wdt = _Wdt()
+class _Runtime:
+    hal = _Hal()
+rt = _Runtime()
+"""
+
+
+def test_the_firmware_watchdog_is_fed_while_the_repl_talks(bench, monkeypatch):
+    # On a board, main.py's runtime `rt` stays in the REPL's namespace after a Ctrl-C; the
+    # bench's REPL has its own namespace, so a stand-in takes its place here.
+    monkeypatch.setattr(boardrepl, "_FEED_S", 0.0)
+    board = boardrepl.Board(bench.boards[0].repl_port)
+    try:
+        board.transport.exec(FAKE_RUNTIME)
+        flash = boardrepl.BoardFlash(board)
+        assert len(flash.hashes("app")) > 30
+        assert board.transport.eval("_Wdt.feeds") > 60  # 3 commands per file, all fed
+    finally:
+        board.close()
 
 
 def test_the_loader_boots_app_old_when_a_switch_was_cut_between_its_renames(bench):
