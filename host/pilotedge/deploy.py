@@ -513,7 +513,7 @@ def deploy(board, port, protocol_port=None, reset_config=False, romfs=False, sou
             check_compatible(info, source, bool(compiler and compiler.native))
             flash = BoardFlash(target)
             if romfs:
-                stats = _install_romfs(target.transport, flash, files, info)
+                stats = install_romfs(target, flash, files, info)
             else:
                 stats = install(flash, files)
             say("%d files written (%d bytes), %d copied on the board, %d unchanged"
@@ -576,11 +576,16 @@ class _RomfsCommandState:
         pass
 
 
-def _install_romfs(transport, flash, files, info):
+def install_romfs(board, flash, files, info):
+    """Write the app/ part of files as a ROMFS image into the board's ROMFS partition with
+    mpremote's `romfs deploy`, the other files as install() does, and remove app/ so that
+    the image is what boots. DeployError when the board's MicroPython (info) has no ROMFS
+    partition."""
     from argparse import Namespace
 
     from mpremote.commands import CommandError, _do_romfs_deploy
 
+    transport = board.transport
     try:
         transport.exec("import vfs")
         partitions = transport.eval("hasattr(vfs, 'rom_ioctl') and vfs.rom_ioctl(1)")
@@ -600,12 +605,14 @@ def _install_romfs(transport, flash, files, info):
             with contextlib.redirect_stdout(printed):
                 _do_romfs_deploy(_RomfsCommandState(transport),
                                  Namespace(path=str(path), partition=0, mpy=False))
-        except (CommandError, SystemExit) as e:
-            raise DeployError("ROMFS deploy failed: %s" % (str(e) or _last_line(
-                printed.getvalue())))
-    written = 1
-    for path_ in sorted(p for p in files if not p.startswith(APP + "/")):
-        written += put_file(flash, path_, files[path_])
-    for folder in (APP, PREVIOUS, STAGING):  # the image is the firmware now
+        except (CommandError, SystemExit) as e:  # mpremote exits on an image too big
+            said = printed.getvalue().strip().splitlines()
+            raise DeployError("the ROMFS deploy failed: %s" % (said[-1] if said else e))
+    written, size = 1, len(image)
+    for name in sorted(p for p in files if not p.startswith(APP + "/")):
+        if put_file(flash, name, files[name]):
+            written += 1
+            size += len(files[name])
+    for folder in (APP, PREVIOUS, STAGING):  # the image in /rom is the firmware now
         flash.remove(folder)
-    return Stats(written, len(image), 0, 0)
+    return Stats(written, size, 0, 0)

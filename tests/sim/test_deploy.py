@@ -5,6 +5,7 @@ board and checks its HELLO on the protocol pty, as with a board on a USB cable. 
 started with deploy=False has a bare flash: a board with nothing but MicroPython.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -215,6 +216,56 @@ def test_romfs_on_a_board_without_a_romfs_partition_says_so(bench):
                                           "have none: deploy the files instead"):
         deploy_to(board, romfs=True)
     assert sorted(p.name for p in (board.flash_dir / "app").iterdir()) == before
+
+
+# A ROMFS partition for a bench board's REPL session: vfs.rom_ioctl as a port with one
+# offers it (the calls mpremote's romfs deploy makes), over a bytearray.
+FAKE_ROMFS = """
+import sys
+class _FakeVfs:
+    rom = bytearray(%d)
+    @staticmethod
+    def rom_ioctl(op, *args):
+        if op == 1:
+            return 1
+        if op == 2:
+            return memoryview(_FakeVfs.rom)
+        if op == 3:
+            return 256
+        if op == 4:
+            offset, buf = args[1], args[2]
+            _FakeVfs.rom[offset:offset + len(buf)] = buf
+        if op == 6:
+            return 4096
+        return 0
+    @staticmethod
+    def umount(path):
+        raise OSError(22)
+sys.modules['vfs'] = _FakeVfs
+"""
+
+
+@pytest.mark.bench(deploy=False)  # no firmware running: the heap has room for the partition
+def test_romfs_deploy_writes_the_image_into_the_partition_and_drops_app(bench):
+    app = bench.boards[0].flash_dir / "app"
+    app.mkdir()
+    (app / "app.py").write_text("# an earlier deploy's\n")
+    board = boardrepl.Board(bench.boards[0].repl_port)
+    files = deploy.layout(resources.boards_dir() / "sim" / "board.json",
+                          compiler=deploy.Compiler())
+    image = deploy.romfs_image(files)
+    try:
+        board.transport.exec(FAKE_ROMFS % ((len(image) + 4095) // 4096 * 4096))
+        flash = boardrepl.BoardFlash(board)
+        stats = deploy.install_romfs(board, flash, files, board.info())
+        written = board.transport.eval(
+            "hashlib.sha256(memoryview(_FakeVfs.rom)[:%d]).digest()" % len(image))
+        assert written == hashlib.sha256(image).digest()
+    finally:
+        board.close()
+    assert stats.written == 3  # the image, main.py and board.json
+    assert (bench.boards[0].flash_dir / "main.py").read_bytes() == files["main.py"]
+    assert not app.exists()
 
 
 def test_a_romfs_image_of_the_app_mounts_and_imports_on_micropython(tmp_path):
