@@ -46,8 +46,9 @@ class BoardInfo(NamedTuple):
         return _ARCHS[index] if index < len(_ARCHS) else None
 
     def describe(self):
-        return "%s %s on %s (.mpy v%d.%d)" % ((self.name, ".".join(map(str, self.version[:3])),
-                                              self.platform) + self.mpy_version)
+        name = "MicroPython" if self.name == "micropython" else self.name
+        return "%s %s on %s, .mpy v%d.%d" % ((name, ".".join(map(str, self.version[:3])),
+                                             self.platform) + self.mpy_version)
 
 
 # Board-side helpers, defined once per session in the raw REPL (the board's own MicroPython).

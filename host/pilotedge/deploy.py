@@ -592,9 +592,9 @@ def install_romfs(board, flash, files, info):
     except TransportExecError:
         partitions = 0
     if not partitions or partitions < 0:
-        raise DeployError("this board's MicroPython (%s) has no ROMFS partition; stock "
-                          "ESP32 and Pico builds have none: deploy the files instead (without "
-                          "--romfs), or flash a MicroPython build with a ROMFS partition"
+        raise DeployError("the board's build (%s) has no ROMFS partition, as stock ESP32 and "
+                          "Pico builds have none: deploy the files instead (without --romfs), "
+                          "or flash a MicroPython build with a ROMFS partition"
                           % info.describe())
     image = romfs_image(files)
     with tempfile.TemporaryDirectory(prefix="pilotedge-romfs-") as tmp:

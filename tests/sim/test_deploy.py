@@ -212,7 +212,8 @@ def test_a_flash_without_app_stops_in_the_repl_saying_so(bench):
 def test_romfs_on_a_board_without_a_romfs_partition_says_so(bench):
     board = bench.boards[0]
     before = sorted(p.name for p in (board.flash_dir / "app").iterdir())
-    with pytest.raises(DeployError, match="no ROMFS partition; stock ESP32 and Pico builds "
+    with pytest.raises(DeployError, match=r"build \(MicroPython .* on linux, .mpy v6.3\) has "
+                                          "no ROMFS partition, as stock ESP32 and Pico builds "
                                           "have none: deploy the files instead"):
         deploy_to(board, romfs=True)
     assert sorted(p.name for p in (board.flash_dir / "app").iterdir()) == before
