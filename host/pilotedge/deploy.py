@@ -153,18 +153,17 @@ class Facts(NamedTuple):
 
 def firmware_facts(board_json, firmware=None):
     """Check the board file with the firmware's own checker and take the build's version,
-    schema hash and default config, all under MicroPython from the deployed sources."""
+    schema hash and default config, all under MicroPython from the firmware's sources."""
+    firmware = Path(firmware) if firmware else resources.firmware_dir()
     with tempfile.TemporaryDirectory(prefix="pilotedge-deploy-") as tmp:
-        for path, data in layout(board_json, firmware).items():
-            if path.startswith(APP + "/"):
-                target = Path(tmp, path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        # Run from inside the staged app/ with -c: a script's own folder would come first
-        # on sys.path, and pilotedge's units.py is not the firmware's units package.
-        env = dict(os.environ, MICROPYPATH=".frozen")
+        # The firmware folder as the current one (first on sys.path, as a board's app/ is);
+        # pilotproto from a folder that holds nothing else. -c, not a script: a script's own
+        # folder would come first, and pilotedge's units.py is not the firmware's package.
+        shutil.copytree(resources.pilotproto_dir(), Path(tmp, "pilotproto"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", tmp]))
         done = subprocess.run([str(resources.micropython()), "-c", _FACTS.read_text(),
-                               str(Path(board_json).absolute())], cwd=Path(tmp, APP), env=env,
+                               str(Path(board_json).absolute())], cwd=firmware, env=env,
                               capture_output=True, text=True, timeout=60)
     if done.returncode != 0 or not done.stdout.strip():
         raise DeployError("the firmware could not check %s under MicroPython: %s"

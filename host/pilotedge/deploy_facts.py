@@ -1,6 +1,7 @@
 """What `pilotedge deploy` asks the firmware itself, run under MicroPython, never imported.
 
-    cd <staged app folder> && micropython -c "$(cat deploy_facts.py)" <board.json>
+    cd <firmware folder> && MICROPYPATH=.frozen:<folder with pilotproto> \
+        micropython -c "$(cat deploy_facts.py)" <board.json>
 
 Prints one JSON line: {"error": "<key path>: <problem>"} when the board file fails the
 firmware's own check (boardfile.load), else {"version": runtime.VERSION, "schema": the

@@ -285,6 +285,38 @@ def test_a_romfs_image_of_the_app_mounts_and_imports_on_micropython(tmp_path):
     assert done.stdout.split() == ["/rom/runtime/__init__.mpy", "(0,", "1,", "0)"]
 
 
+NATIVE = """
+import micropython
+
+@micropython.native
+def double(x):
+    return 2 * x
+"""
+
+
+def test_native_code_is_compiled_for_the_board_architecture(tmp_path, bench):
+    module = tmp_path / "fast.py"
+    module.write_text(NATIVE)
+    with pytest.raises(DeployError, match="fast.py uses native code, and this board's "
+                                          "MicroPython has no native emitter"):
+        deploy.Compiler().compile(module, "fast.py")
+    board = boardrepl.Board(bench.boards[0].repl_port)
+    try:
+        info = board.info()
+    finally:
+        board.close()
+    assert info.arch == "x64"  # the bench runs the 64-bit Unix port
+    compiler = deploy.Compiler(info.arch)
+    mpy = compiler.compile(module, "fast.py")
+    assert compiler.native == ["fast.py"]
+    assert (mpy[0], mpy[1], mpy[2] >> 2) == (ord("M"), 6, 2)  # .mpy v6, native arch x64
+    (tmp_path / "fast.mpy").write_bytes(mpy)
+    done = subprocess.run([str(MICROPYTHON), "-c", "import fast; print(fast.double(21))"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MICROPYPATH=".frozen"))
+    assert done.stdout == "42\n", done.stderr
+
+
 def test_no_board_on_a_port_that_does_not_exist():
     with pytest.raises(DeployError, match="^no board on /dev/no-such-port: cannot open it"):
         deploy.deploy("sim", "/dev/no-such-port")
@@ -311,6 +343,11 @@ def test_a_board_file_failing_its_check_is_one_line_naming_the_key(tmp_path, cap
     assert status == 2 and err.count("\n") == 1
     assert err == ("pilotedge deploy: board file fails the firmware's check: %s: "
                    "outputs.v0_acid.active_hgih: unknown key\n" % board_json)
+    board_json.write_text(text[:-20])
+    assert cli.main(["deploy", "--board", str(board_json), "--port", "/dev/no-such-port"]) == 2
+    assert capsys.readouterr().err == ("pilotedge deploy: board file fails the firmware's "
+                                       "check: %s: not valid JSON (syntax error in JSON)\n"
+                                       % board_json)
 
 
 @pytest.mark.bench(deploy=False)
