@@ -9,7 +9,7 @@
 The archive is extracted into build/micropython/ and built there with mpy-cross first, then
 the Unix port with MICROPY_FORCE_32BIT=1, so that small ints, pointers and objects have a
 32-bit board's sizes. The frozen build puts exactly the firmware modules a board imports
-(board_modules(): the import closure of main.py and the board's HAL) into the binary, as a
+(board_modules(): what a deploy puts on the board's flash) into the binary, as a
 board's flash holds them. Builds are cached: the plain one once, a frozen one per hash of
 its manifest and the files it freezes, so a changed firmware source gets a fresh build folder
 (a frozen build would otherwise keep a stale .mpy newer than its source).
@@ -19,9 +19,7 @@ first build on 2 cores, 20 s for each further frozen one).
 """
 
 import argparse
-import ast
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -30,14 +28,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from pilotproto.messages import UNIT_KINDS
+from pilotedge import deploy
 
 REPO = Path(__file__).resolve().parents[1]
 VERSION = "1.28.0"
 ARCHIVE = REPO / "tools" / "micropython-src" / ("micropython-%s-subset.tar.xz" % VERSION)
 OUT = REPO / "build" / "micropython"
 SRC = OUT / ("micropython-" + VERSION)
-ROOTS = (REPO / "firmware", REPO / "protocol")  # a board's flash root holds both
 # The subset has no micropython-lib, libffi, mbedtls or berkeley-db (its README.md).
 PORT_FLAGS = (
     "VARIANT=standard",
@@ -57,60 +54,10 @@ class BuildError(RuntimeError):
 
 
 def board_modules(board_path):
-    """[(root, relative path)] of the firmware modules a board imports, sorted.
-
-    The import closure of main.py, of the HAL module its board file names (hal.make()
-    imports that one by name) and of the unit-kind modules of its units (app.py imports
-    units.<kind> by the spec's UNIT_KINDS), over every import statement, also inside functions:
-    a driver that wiring.py imports only for a sensor this board lacks is frozen too (it
-    costs flash, never heap). Built-in modules (machine, json, ...) are not in ROOTS and
-    are left out; so are the bench's plant models and the fake HAL, which no board imports.
-    """
-    with open(board_path) as f:
-        board = json.load(f)
-    found = {}
-    todo = ["main", "hal." + board["hal"]]
-    todo += ["units." + kind for kind, section, _hello in UNIT_KINDS
-             if board["units"].get(section)]
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        hit = _locate(name)
-        if hit is None:
-            continue  # built into the port
-        found[name] = hit
-        parts = name.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages
-        todo += _imports(name, hit[0] / hit[1])
-    return sorted(found.values(), key=lambda hit: (str(hit[0]), str(hit[1])))
-
-
-def _locate(name):
-    rel = Path(*name.split("."))
-    for root in ROOTS:
-        for candidate in (rel.with_suffix(".py"), rel / "__init__.py"):
-            if (root / candidate).is_file():
-                return root, candidate
-    return None
-
-
-def _imports(name, path):
-    # Every module an import statement in path may load (a name imported from a package can
-    # be a submodule: both are listed, _locate drops what is not a file).
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    names = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(up + ([base] if base else []))
-            names.append(base)
-            names += [base + "." + alias.name for alias in node.names]
-    return [n for n in names if n]
+    """[(root, relative path)] of the firmware modules a board imports: what
+    `pilotedge deploy` puts on its flash (pilotedge.deploy.board_modules), the bench's
+    simulated hardware included for the sim board, whose ROM it is."""
+    return deploy.board_modules(board_path, rom=True)
 
 
 def manifest(modules):

@@ -48,7 +48,7 @@ def power_on():
 
 
 class Stream:
-    """One loopback connection: non-blocking readinto(), blocking send()."""
+    """One loopback connection: non-blocking readinto(), blocking send(), wait() for input."""
 
     def __init__(self, port, role):
         self.sock = socket.socket()
@@ -57,9 +57,15 @@ class Stream:
         self.sock.setblocking(False)
         self._out = select.poll()
         self._out.register(self.sock, select.POLLOUT)
+        self._in = select.poll()
+        self._in.register(self.sock, select.POLLIN)
 
     def readinto(self, buf):
         return self.sock.readinto(buf) or None
+
+    def wait(self, ms):
+        """True when data arrived within ms real milliseconds."""
+        return bool(self._in.poll(ms))
 
     def send(self, data):
         view = memoryview(data)

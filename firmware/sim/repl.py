@@ -4,9 +4,14 @@
 # the running firmware (as aiorepl does on a board). Byte protocol as pyexec.c and
 # mpremote/transport_serial.py: Ctrl-A enters raw mode ("raw REPL; CTRL-B to exit\r\n>"),
 # code up to Ctrl-D is answered "OK", stdout, "\x04", the traceback, "\x04", ">"; an empty
-# Ctrl-D in raw mode (or Ctrl-D at the friendly prompt) is a soft reset; the raw-paste
-# request "\x05A\x01" is declined with "R\x00", so mpremote falls back to plain raw mode.
-# Ctrl-B leaves raw mode, Ctrl-C clears the input line.
+# Ctrl-D in raw mode (or Ctrl-D at the friendly prompt) is a soft reset. Raw-paste mode, which
+# mpremote asks for with "\x05A\x01", is offered as a board offers it ("R\x01", the window
+# size, a "\x01" for every window taken, "\x04" at the end of the code): without its flow
+# control mpremote sleeps 10 ms after every 256 bytes it sends. Ctrl-B leaves raw mode,
+# Ctrl-C clears the input line. While a raw-mode client is talking, poll() keeps serving it
+# until it has been quiet for _LINGER_MS, as a board whose firmware a Ctrl-C stopped serves
+# its REPL: one exchange then costs a round trip, not a firmware pass (or the 100 ms idle
+# sleep of a board without firmware).
 #
 # Code runs with the board's flash folder mounted as "/" (the process's cwd is that folder
 # too), so `fs ls`, `fs cat`, `cp` and absolute paths see the flash as on a board. What the
@@ -34,6 +39,8 @@ _BANNER = (
     b'Type "help()" for more information.\r\n>>> '
 )
 _HELD_MAX = const(4096)  # console bytes kept while raw mode is busy; older ones are dropped
+_PASTE_WINDOW = const(1024)  # raw-paste flow control: bytes the client may send per "\x01"
+_LINGER_MS = const(50)  # real ms a raw-mode client may pause before the firmware runs again
 
 
 _print = print
@@ -59,8 +66,9 @@ class Repl(io.IOBase):
     """The console stream (print and sys.print_exception write here) and the REPL server."""
 
     def __init__(self, stream, flash_dir, raw, soft_reset):
-        # stream: non-blocking socket-like object with readinto() and a blocking send(data)
-        # helper (see sim/hardware.py); soft_reset(raw): called for a soft reset, never returns.
+        # stream: non-blocking socket-like object with readinto(), wait(ms) and a blocking
+        # send(data) helper (see sim/hardware.py); soft_reset(raw): called for a soft reset,
+        # never returns.
         self._stream = stream
         self._soft_reset = soft_reset
         self.raw = raw
@@ -70,6 +78,7 @@ class Repl(io.IOBase):
         self._held = bytearray()
         self._tx = bytearray()  # console output not yet sent (see flush)
         self._executing = False
+        self._paste = -1  # raw-paste mode: bytes taken of the current window; -1: not pasting
         # The REPL's code prints to this console (no builtin is replaced).
         self._globals = {"__name__": "__main__", "print": self.print}
         self._flash_dir = flash_dir
@@ -80,17 +89,21 @@ class Repl(io.IOBase):
             self.flush()
 
     def poll(self):
-        """Handle whatever the client sent; returns at once when nothing arrived."""
-        n = self._stream.readinto(self._rx)
-        if not n:
-            return
-        for i in range(n):
-            c = self._rx[i]
-            if self.raw:
-                self._raw_char(c)
-            else:
-                self._friendly_char(c)
-        self.flush()
+        """Handle whatever the client sent; returns at once when nothing arrived, and once
+        a raw-mode client has been quiet for _LINGER_MS."""
+        stream = self._stream
+        n = stream.readinto(self._rx)
+        while n:
+            for i in range(n):
+                c = self._rx[i]
+                if self.raw:
+                    self._raw_char(c)
+                else:
+                    self._friendly_char(c)
+            self.flush()
+            n = stream.readinto(self._rx)
+            if not n and self.raw and stream.wait(_LINGER_MS):
+                n = stream.readinto(self._rx)
 
     # ---- console output --------------------------------------------------------------------
 
@@ -158,9 +171,14 @@ class Repl(io.IOBase):
 
     def _raw_char(self, c):
         line = self._line
-        if c == _CTRL_A:
-            if len(line) == 2 and line[0] == _CTRL_E:
-                self._out(b"R\x00")  # raw-paste understood but not offered
+        if self._paste >= 0:
+            self._paste_char(c)
+        elif c == _CTRL_A:
+            if line == b"\x05A":  # raw-paste request
+                self._out(b"R\x01" + bytes((_PASTE_WINDOW & 255, _PASTE_WINDOW >> 8)))
+                self._paste = 0
+            elif len(line) == 2 and line[0] == _CTRL_E:
+                self._out(b"R\x00")  # a raw-paste variant this REPL does not know
             else:
                 self._out(_RAW_BANNER)
             line[:] = b""
@@ -184,6 +202,22 @@ class Repl(io.IOBase):
             self._out(b"\x04>")
         else:
             line.append(c)
+
+    def _paste_char(self, c):
+        # Raw-paste mode: everything up to Ctrl-D is code; a "\x01" for every window taken.
+        line = self._line
+        if c == _CTRL_D:
+            self._paste = -1
+            self._out(b"\x04")  # end of the code seen
+            self._run(line, False)
+            line[:] = b""
+            self._out(b"\x04>")
+            return
+        line.append(c)
+        self._paste += 1
+        if self._paste == _PASTE_WINDOW:
+            self._paste = 0
+            self._out(b"\x01")
 
     # ---- running code -----------------------------------------------------------------------
 

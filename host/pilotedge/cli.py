@@ -13,7 +13,7 @@ import sys
 from pilotproto import messages as m
 
 from . import __version__
-from .errors import BenchError, LinkError, PilotedgeError, ResourceError
+from .errors import BenchError, DeployError, LinkError, PilotedgeError, ResourceError
 
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
 COMMANDS = {
@@ -22,6 +22,8 @@ COMMANDS = {
     "bench": ("pilotedge.bench_cmd",
               "run simulated boards and print their ports, until Ctrl-C"),
     "decode": ("pilotedge.decode", "turn a raw serial capture into JSON lines"),
+    "deploy": ("pilotedge.deploy_cmd",
+               "put the firmware on a board through its REPL, reset it, check its HELLO"),
 }
 
 DESCRIPTION = """\
@@ -32,7 +34,8 @@ hardware at hand it runs the same firmware on simulated boards (the virtual benc
 
 # Exit status of an error class (first match); other library errors are mistakes in what
 # was asked, as argparse's own: 2.
-_STATUS = ((LinkError, 3), (BenchError, 3), (ResourceError, 4), (PilotedgeError, 2))
+_STATUS = ((LinkError, 3), (BenchError, 3), (DeployError, 3), (ResourceError, 4),
+           (PilotedgeError, 2))
 _STATUS_HELP = """\
 exit status: 0 done; 2 a mistake in the command, a file or a value; 3 a board or the bench
 could not be reached or failed; 4 part of the installation is missing; 130 Ctrl-C."""

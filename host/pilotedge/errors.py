@@ -45,3 +45,8 @@ class BenchError(PilotedgeError):
 
 class ResourceError(PilotedgeError):
     """Something pilotedge needs is missing from its installation (firmware, MicroPython)."""
+
+
+class DeployError(PilotedgeError):
+    """A board that cannot take a firmware build, or does not come up with it: no board on
+    the port, an incompatible MicroPython, a board in a boot loop, a connection lost."""

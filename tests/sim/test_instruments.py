@@ -169,7 +169,7 @@ def test_pump_into_a_cylinder_delivers_what_it_really_pumps(tmp_path):
 def test_a_changed_file_on_the_flash_runs_after_a_reset(tmp_path):
     with Bench(SCENARIOS / "smoke.toml", speed=20, workdir=tmp_path, fresh=True) as bench:
         board = bench.boards[0]
-        version = board.flash_dir / "runtime" / "__init__.py"
+        version = board.flash_dir / "app" / "runtime" / "__init__.py"
         assert (board.flash_dir / "main.py").exists() and version.exists()
         with Link(board.protocol_port) as link:
             hello = link.hello()

@@ -34,7 +34,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -43,14 +42,13 @@ from pathlib import Path
 
 from pilotproto import messages as m
 
-from .. import codec, resources
+from .. import codec, deploy, resources
 from ..errors import BenchError
 from .relay import Relay
 
 _log = logging.getLogger(__name__)
 
 FIRMWARE = resources.firmware_dir()
-PILOTPROTO = resources.pilotproto_dir()
 MICROPYTHON = resources.micropython()
 # Code is frozen into flash on a board but lives in the heap here: the sim's own modules and
 # the firmware's bytecode take about 230 KB, so 384 KB leaves the firmware roughly what an
@@ -60,21 +58,14 @@ _CONNECT_S = 30.0  # a process must connect within this (wall) time of its start
 _ROLES = (b"ctl", b"uart", b"repl")
 _CAUSES = {"hard": m.RESET_HARD, "power": m.RESET_POWER_ON, "soft": m.RESET_SOFT,
            "watchdog": m.RESET_WATCHDOG}
-# What a deployment leaves out: the simulated hardware (the board's ROM here) and caches.
-_NOT_DEPLOYED = ("sim", "__pycache__")
 
 
-def deploy_firmware(flash_dir):
-    """Copy the firmware (firmware/ and pilotproto, as source) onto a flash folder, as a
-    deployment would; files of the board's own (config, state, calibrations) stay."""
-    for src_root, dst_root in ((FIRMWARE, flash_dir), (PILOTPROTO, flash_dir / "pilotproto")):
-        for src in src_root.rglob("*.py"):
-            rel = src.relative_to(src_root)
-            if rel.parts[0] in _NOT_DEPLOYED or "__pycache__" in rel.parts:
-                continue
-            dst = dst_root / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
+def deploy_firmware(flash_dir, board_file):
+    """Deploy the firmware onto a flash folder as `pilotedge deploy` lays it out on a board
+    (deploy.layout: loader main.py, board.json, app/), as sources, which the board compiles
+    at boot; files of the board's own (config, state, calibrations) stay. Returns
+    deploy.Stats."""
+    return deploy.install(deploy.LocalFlash(flash_dir), deploy.layout(board_file))
 
 
 def _operator_heartbeat():
@@ -131,8 +122,7 @@ class SimBoard:
         off: then the board boots whatever its flash holds, or its REPL if nothing) and
         power the board on. The flash keeps its other files, as a board's does."""
         if self._deploy:
-            deploy_firmware(self.flash_dir)
-            shutil.copyfile(self._scenario.board_file, self.flash_dir / "board.json")
+            deploy_firmware(self.flash_dir, self._scenario.board_file)
         if self.trace_path is not None and self.trace_path.exists():
             self.trace_path.unlink()  # a new recording, appended to by every start
         for unit, name, value in self._scenario.params:
@@ -213,6 +203,9 @@ class SimBoard:
                 sock.close()
                 continue
             sock.settimeout(None)
+            # Small writes go out at once: Nagle's algorithm would hold a REPL reply or a
+            # frame back until the board's delayed ACK (40 ms on Linux).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             socks[role.strip()] = sock
         return socks
 
