@@ -29,6 +29,7 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from hil import Board
+from pilotedge import deploy
 from pilotedge.bench import Bench
 
 RIGS = Path(__file__).resolve().parent / "rigs"
@@ -102,12 +103,17 @@ class BenchRig(Rig):
         Rig.__init__(self, spec)
         self.capabilities = set(CAPABILITIES)
         scenario = Path(spec["file"]).parent / spec["scenario"]
+        # deploy = "mpremote": each board starts with a bare flash and gets the firmware by
+        # `pilotedge deploy` through its REPL, as a board on a rig does before its suite.
+        mpremote = spec.get("deploy") == "mpremote"
         self.bench = Bench(scenario, speed=spec.get("speed", 20), workdir=workdir, fresh=True,
-                           trace=True, **presets)
+                           trace=True, deploy=not mpremote, **presets)
         self.bench.start()
         board = self.bench.boards[0]
         self.protocol_port = board.protocol_port
         self.repl_port = board.repl_port
+        if mpremote:
+            deploy.deploy(self.board, self.repl_port, self.protocol_port)
 
     def close(self):
         self.bench.stop()
