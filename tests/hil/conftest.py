@@ -19,6 +19,7 @@ import os
 import pytest
 import rig as rigs
 
+from pilotedge import deploy
 from pilotedge.bench import Bench
 from pilotedge.link import Link
 
@@ -64,10 +65,11 @@ def _board_rig(request, spec, tmp_path):
     if port != "bench":
         return rigs.BoardRig(spec, port)
     # A bench board driven only through its ports, as a real one: the suite's own check of
-    # the real-board path.
+    # the real-board path. Like a board on a rig, it was deployed before the suite.
     bench = Bench(rigs.RIGS.parent / "scenarios" / "hil.toml", speed=20,
-                  workdir=tmp_path / "bench", fresh=True)
+                  workdir=tmp_path / "bench", fresh=True, deploy=False)
     board = bench.start()[0]
+    deploy.deploy(spec["board"], board.repl_port, board.protocol_port)
     rig = rigs.BoardRig(spec, board.protocol_port, board.repl_port)
     close = rig.close
 
