@@ -75,6 +75,8 @@ class SensorCheck:
         else:
             self._same = 1
             self._last = value
+        if self.stuck_n and self._same >= self.stuck_n:
+            return STUCK
         ref = self._ref
         if ref is not None:
             allow = self.slack + self.max_per_min * (self._elapsed_ms // 1000) // 60
@@ -82,8 +84,6 @@ class SensorCheck:
                 return RATE  # _ref stays: a lasting jump stays implausible until physics allows
         self._ref = value
         self._elapsed_ms = 0
-        if self.stuck_n and self._same >= self.stuck_n:
-            return STUCK
         return OK
 
 
