@@ -7,7 +7,8 @@
 # slope at any temperature (59.16 mV/pH at 25 degC for 100 %) and offset_mv is the reading at
 # pH 7, so both are "referred to 25 degC" as calibration practice quotes them.
 #
-# 1 point: offset only, the slope of the calibration in force kept (weekly practice, [S34]).
+# 1 point: offset only, the (acid) slope of the calibration in force kept (weekly practice,
+# [S34]).
 # 2 points: the line through both (bioleaching: 1.68 + 4.01, bracketing pH 1.5-2.5, §2.2).
 # 3 points: piecewise, an acid line through the lower two and an alkaline line through the
 # upper two, split at the middle buffer, as process meters do [S34b]. Not least squares: the

@@ -44,7 +44,7 @@ REFERENCES = (
 )
 
 
-def lookup(tables, ident, temp_c):
+def _lookup(tables, ident, temp_c):
     # Table value of `ident` at temp_c in the table's own unit, or None for an unknown id.
     for t_id, t0_c, rows in tables:
         if t_id == ident:
@@ -57,16 +57,16 @@ def lookup(tables, ident, temp_c):
 
 
 def buffer_ph(ident, temp_c):
-    v = lookup(BUFFERS, ident, temp_c)
+    v = _lookup(BUFFERS, ident, temp_c)
     return None if v is None else v / 1000
 
 
 def orp_standard_she_mv(ident, temp_c):
     # Potential of an ORP standard against SHE (its table is against Ag/AgCl 3.5 M KCl).
-    v = lookup(ORP_STANDARDS, ident, temp_c)
-    return None if v is None else v / 10 + lookup(REFERENCES, REF_AGCL_3M5, temp_c)
+    v = _lookup(ORP_STANDARDS, ident, temp_c)
+    return None if v is None else v / 10 + _lookup(REFERENCES, REF_AGCL_3M5, temp_c)
 
 
 def reference_mv(kind, temp_c):
     # Potential of a reference electrode against SHE, mV.
-    return lookup(REFERENCES, kind, temp_c)
+    return _lookup(REFERENCES, kind, temp_c)
