@@ -1,8 +1,9 @@
 # pilotedge: pH electrode conversion and deadband pulse dosing (MIT).
 #
-# Placeholder calibration: ideal Nernst slope with temperature compensation and a 0 mV
-# offset at pH 7 (docs/references.md §2.1); the calibration issue replaces offset/slope with fitted
-# values per electrode. The doser is the simple policy the pH-control issue will replace.
+# pH from electrode mV with the temperature-compensated Nernst slope and the electrode's
+# offset at pH 7 (isopotential point, docs/references.md §2.1); control/phcal.py fits offset
+# and slope per electrode from standard buffers. The doser is the simple policy the
+# pH-control issue will replace.
 
 NERNST_MV_PER_K = 0.198421  # ln(10) R / F, mV per K per pH [S28]
 KELVIN = 273.15

@@ -27,6 +27,13 @@ BOARDS = REPO / "boards"
 # the test HAL, the benchmark's clock, and the host-side conversions.
 NOT_ON_A_BOARD = {"hal/fake.py", "hal/fakebus.py", "hal/sim.py", "hal/clock.py"}
 NOT_ON_A_BOARD |= {"pilotproto/convert.py", "pilotproto/schema.py"}
+# Pure vessel modules (issue 13) that no unit imports yet: each leaves this set when a unit
+# does (then it is frozen, and the manifest test below fails until it is removed here).
+NOT_YET_WIRED = {
+    "control/%s.py" % name
+    for name in ("alarm", "calrecord", "doseguard", "health", "orp", "phcal", "plausible",
+                 "pumpcal", "standards", "steady")
+}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +135,7 @@ def test_the_manifest_freezes_the_firmware_a_board_imports(board):
     frozen = {rel.as_posix() for _, rel in modules}
     assert len(frozen) == len(modules)
     assert {"main.py", "app.py", "hal/mcu.py", "boardcheck.py", "pilotproto/framing.py"} <= frozen
-    assert frozen == firmware_modules() - NOT_ON_A_BOARD
+    assert frozen == firmware_modules() - NOT_ON_A_BOARD - NOT_YET_WIRED
     text = build_micropython.manifest(modules)
     assert text.count("\n") == len(modules) and "module('hal/mcu.py', base_path=" in text
 
