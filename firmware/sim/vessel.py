@@ -99,6 +99,14 @@ DEFAULTS = {
     "acid_m": 1.0,  # H2SO4 mol/L = 2 eq/L
     "base_m": 1.0,  # NaOH mol/L
     "mix_tau_s": 30.0,  # assumption
+    # Lags between the heater's switch and the temperature a sensor reports (the controller
+    # issue: a first-order plant flatters any tuning). The element and its sheath store heat:
+    # the power it gives the broth follows the electrical power with heater_tau_s (a
+    # sheathed immersion heater, 30-120 s; assumption). The temperature sensor sits in a
+    # thermowell that follows the broth with well_tau_s (a stainless well, 20-60 s;
+    # assumption); the vessel's temperature sensor reads well_c. 0 = no lag.
+    "heater_tau_s": 60.0,
+    "well_tau_s": 30.0,
     # ORP (§1.2). 0.771 V ideal [S47]; ≈0.68 V formal in sulfate media (unverified).
     "e0_v": 0.771,
     "eref_mv_25c": 199.0,  # Ag/AgCl sat. KCl vs SHE [S50]
@@ -152,17 +160,22 @@ def cardinal(x, x_min, x_opt, x_max, n):
     return (x - x_max) * (x - x_min) ** n / (d_opt ** (n - 1) * den)
 
 
+def _lag(dt_s, tau_s):
+    return 1.0 if tau_s <= 0.0 else lag_fraction(dt_s, tau_s)
+
+
 class VesselPlant(Plant):
     """Stirred bioleaching vessel: pH, ORP, temperature, iron and biomass.
 
     Inputs (set as attributes before step()): heater_w, acid_ml_per_min, base_ml_per_min,
-    aeration (bool), ambient_c. Outputs: ph, temp_c, orp_mv_agcl, orp_mv_she,
+    aeration (bool), ambient_c. Outputs: ph, temp_c, well_c (the thermowell), heater_out_w
+    (what the element gives the broth), orp_mv_agcl, orp_mv_she,
     fe2_g_per_l, fe3_g_per_l, biomass_cells_per_ml, volume_l, acid_added_ml, base_added_ml,
     heater_wh. TRACE: what the bench's truth trace records of it after every step.
     """
 
-    TRACE = ("ph", "temp_c", "orp_mv_she", "orp_mv_agcl", "acid_added_ml", "base_added_ml",
-             "heater_wh", "aeration", "volume_l")
+    TRACE = ("ph", "temp_c", "well_c", "orp_mv_she", "orp_mv_agcl", "acid_added_ml",
+             "base_added_ml", "heater_wh", "heater_out_w", "aeration", "volume_l")
 
     def __init__(self, params=None):
         Plant.__init__(self, DEFAULTS, params)
@@ -182,6 +195,8 @@ class VesselPlant(Plant):
         self.acid_added_ml = 0.0
         self.base_added_ml = 0.0
         self.heater_wh = 0.0  # electrical energy the heater took
+        self.heater_out_w = 0.0  # what the element gives the broth (lags heater_w)
+        self.well_c = self.temp0_c  # the thermowell the temperature sensor sits in
         # Inputs.
         self.heater_w = 0.0
         self.acid_ml_per_min = 0.0
@@ -252,11 +267,16 @@ class VesselPlant(Plant):
         v += acid_l + base_l
         self.volume_l = v
 
-        # Heat balance with the volume of this step (reagent enthalpy neglected).
+        # Heat balance with the volume of this step (reagent enthalpy neglected): the
+        # element's output lags its electrical power, the well lags the broth.
         self.heater_wh += self.heater_w * dt_s / S_PER_H
-        self.temp_c = t_c + dt_s * (self.heater_w - self.ua_w_per_k * (t_c - self.ambient_c)) / (
+        out = self.heater_out_w
+        out += (self.heater_w - out) * _lag(dt_s, self.heater_tau_s)
+        self.heater_out_w = out
+        self.temp_c = t_c + dt_s * (out - self.ua_w_per_k * (t_c - self.ambient_c)) / (
             self.heat_j_per_k_per_l * v
         )
+        self.well_c += (self.temp_c - self.well_c) * _lag(dt_s, self.well_tau_s)
 
         self.h_m = solve_h(
             self.acid_eq_mol / v, self.sulfate_mol / v, self.k2_m, self.kw_m2, self.h_m

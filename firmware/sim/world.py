@@ -151,7 +151,7 @@ class World:
                     self.supply.mv,
                 ),
             )
-        self._thermometer(unit["temp"], plant, "temp_c")
+        self._thermometer(unit["temp"], plant, "well_c")  # the vessel's sensor sits in a well
         pump = unit["pump_ml_per_min"]
         actuators = []
         for role, attr, scale in (

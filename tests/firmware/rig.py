@@ -57,6 +57,10 @@ class Plant:
     def pressure_bar(self):
         return self.p_bar
 
+    @property
+    def well_c(self):
+        return self.temp_c  # the vessel's thermowell, with no lag here
+
     def step(self, dt_s):
         pass
 

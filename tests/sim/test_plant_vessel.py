@@ -17,6 +17,7 @@ K2 = 0.0113
 KW = 1e-14
 # No reactions: only dosing, mixing and heat act (biomass, pyrite and carbonate removed).
 INERT = {"biomass_cells_per_ml": 0.0, "pyrite_mol": 0.0, "carbonate_mol": 0.0}
+NO_LAG = {"heater_tau_s": 0.0, "well_tau_s": 0.0}  # the bare heat balance
 
 
 def inert(**overrides):
@@ -161,13 +162,13 @@ def minutes_to_reach(plant, temp_c):
 
 
 def test_heater_heats_10_l_from_20_to_45_c_in_58_min_without_losses():
-    plant = inert(ua_w_per_k=0.0)
+    plant = inert(ua_w_per_k=0.0, **NO_LAG)
     plant.heater_w = 300.0
     assert minutes_to_reach(plant, 45.0) == pytest.approx(58.2, abs=0.3)
 
 
 def test_losses_lengthen_heat_up_as_the_first_order_solution_predicts():
-    plant = inert()
+    plant = inert(**NO_LAG)
     plant.heater_w = 300.0
     c_j_per_k = 4190.0 * 10.0
     expected_min = c_j_per_k / 2.0 * math.log(300.0 / (300.0 - 2.0 * 25.0)) / 60.0
@@ -176,7 +177,7 @@ def test_losses_lengthen_heat_up_as_the_first_order_solution_predicts():
 
 
 def test_steady_loss_is_40_w_at_20_k_above_ambient():
-    plant = inert(temp0_c=40.0)
+    plant = inert(temp0_c=40.0, **NO_LAG)
     plant.ambient_c = 20.0
     plant.heater_w = 40.0
     run(plant, 10 * 3600, dt_s=10.0)
@@ -184,6 +185,34 @@ def test_steady_loss_is_40_w_at_20_k_above_ambient():
     plant.heater_w = 0.0
     run(plant, 60)
     assert plant.temp_c - 40.0 == pytest.approx(-40.0 * 60 / (4190.0 * 10.0), rel=0.01)
+
+
+def test_the_element_delays_the_heat_up_by_its_time_constant():
+    # A ramp through a first-order lag arrives tau later; the energy drawn is the same.
+    bare = inert(ua_w_per_k=0.0, **NO_LAG)
+    lagged = inert(ua_w_per_k=0.0, heater_tau_s=60.0, well_tau_s=0.0)
+    for plant in (bare, lagged):
+        plant.heater_w = 300.0
+    assert minutes_to_reach(lagged, 45.0) - minutes_to_reach(bare, 45.0) == pytest.approx(
+        1.0, abs=0.05)
+    # Switched off, the element still gives what it stored: tau x power.
+    plant = inert(ua_w_per_k=0.0, temp0_c=30.0, heater_tau_s=60.0, well_tau_s=0.0)
+    plant.heater_w = 300.0
+    run(plant, 600)
+    at_off = plant.temp_c
+    plant.heater_w = 0.0
+    run(plant, 900)
+    assert plant.temp_c - at_off == pytest.approx(300.0 * 60.0 / (4190.0 * 10.0), rel=0.01)
+    assert plant.heater_wh == pytest.approx(300.0 * 600 / 3600, rel=1e-9)
+
+
+def test_the_thermowell_follows_the_broth_with_its_lag():
+    plant = inert(ua_w_per_k=0.0, temp0_c=30.0, heater_tau_s=0.0, well_tau_s=30.0)
+    plant.temp_c = 40.0  # a step of the broth
+    run(plant, 30)
+    assert plant.well_c == pytest.approx(40.0 - 10.0 * math.exp(-1.0), abs=0.01)
+    run(plant, 300)
+    assert plant.well_c == pytest.approx(40.0, abs=0.01)
 
 
 def oxidiser(**overrides):
