@@ -205,13 +205,15 @@ def test_telemetry_subscriptions_and_sequence_gaps(board, link):
 
 
 def test_wrong_port_is_a_one_line_library_error():
-    with pytest.raises(PilotedgeError, match="cannot open /dev/pilotedge-no-such-port"):
+    with pytest.raises(PilotedgeError, match="no such port /dev/pilotedge-no-such-port"):
         link_mod.Link("/dev/pilotedge-no-such-port")
 
 
-def test_any_pyserial_url_works():
-    with link_mod.Link("loop://") as li:  # a loopback hears its own HELLO
-        assert li.hello()["board_id"] == "pilotedge-host"
+def test_any_pyserial_url_works_and_a_loopback_is_no_board():
+    with link_mod.Link("loop://") as li:  # a loopback hears its own HELLO: no board's
+        with pytest.raises(link_mod.LinkError, match="no board answering on loop://: it sends "
+                                                     "back what the host sends"):
+            li.hello(timeout=0.05, retries=0)
 
 
 def test_a_command_argument_outside_its_spec_range_is_refused_before_sending(board, link):
