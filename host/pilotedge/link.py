@@ -132,6 +132,7 @@ class Link:
         self.board = None  # fields of the board's HELLO once the handshake succeeded
         self.board_clock = BoardClock()
         self.closed_reason = None  # why the port failed, once it did (an unplugged cable)
+        self.refusal = None  # why the host refuses the board (another spec), once it does
         self.board_rx_errors = None  # the board's count of bad frames from us (HEARTBEAT)
         self.rx_lost = 0  # board frames lost on the way, from sequence gaps
         self.tx_frames = 0
@@ -145,7 +146,6 @@ class Link:
         self._answers = {}  # pending request key -> latest answer frame (None until one)
         self._subscribers = ()
         self._state = OPEN
-        self._refusal = None
         self._echoes = False
         self._last_heartbeat = None
         self._rx_seq = None
@@ -373,7 +373,7 @@ class Link:
 
     def _require_talking(self):
         if self._state == REFUSED:
-            raise LinkError(self._refusal)
+            raise LinkError(self.refusal)
         if self._state == CLOSED:
             raise LinkError("the link to %s is closed%s"
                             % (self.url, ": " + self.closed_reason if self.closed_reason else ""))
@@ -484,7 +484,7 @@ class Link:
     def _refuse(self, why):
         with self._cv:
             if self._state != REFUSED:
-                self._refusal = why
+                self.refusal = why
                 _log.error("%s", why)
                 self._set_state(REFUSED)
 
