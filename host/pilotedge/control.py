@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import __version__, errors, ops
 from .errors import LinkError, PilotedgeError
+from .logdb import alive
 
 _CLIENT_TIMEOUT_S = 120.0  # a dose can run for minutes, reported at least every 10 s
 
@@ -127,16 +128,6 @@ def _write_atomically(path, text):
     os.replace(tmp, path)
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def loggers(db=None):
     """State of every running logger (of the log `db` only, when given); stale state files
     of loggers that were killed are removed."""
@@ -147,7 +138,7 @@ def loggers(db=None):
             state = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if _alive(state["pid"]) and Path(state["socket"]).exists():
+        if alive(state["pid"]) and Path(state["socket"]).exists():
             out.append(state)
         else:
             path.unlink(missing_ok=True)

@@ -195,6 +195,7 @@ class Link:
                             "the pilotedge firmware, at %d baud?)"
                             % (self.url, exc, self._port.baudrate)) from None
         self._require_talking()
+        self._send_heartbeat()  # the board's link is up now, not at its next heartbeat
         return self.board
 
     def command(
@@ -428,17 +429,18 @@ class Link:
             return
         if frame.msg_id == m.MSG_HEARTBEAT:
             self._on_heartbeat(frame)
-        key = _answer_key(frame)
-        with self._cv:
-            if key in self._answers:
-                self._answers[key] = frame
-                self._cv.notify_all()
+        # Subscribers first: when a request returns its answer, they have seen it too.
         for names, callback in self._subscribers:
             if not names or frame.name in names:
                 try:
                     callback(frame)
                 except Exception:
                     _log.exception("subscriber %r failed on %s", callback, frame.name)
+        key = _answer_key(frame)
+        with self._cv:
+            if key in self._answers:
+                self._answers[key] = frame
+                self._cv.notify_all()
 
     def _on_hello(self, frame):
         """A board HELLO (answer or reboot) starts a new sequence and is checked for its spec;
@@ -496,6 +498,9 @@ class Link:
             self.board_rx_errors = frame.values[s.HEARTBEAT_RX_ERRORS]
             if self._state == LOST:
                 self._set_state(UP)
+        self._send_heartbeat()
+
+    def _send_heartbeat(self):
         rx_errors = sum(self._decoder.errors.values()) + self.rx_lost
         self._send(
             "HEARTBEAT",

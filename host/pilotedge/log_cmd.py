@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from . import resources
+from . import logdb
 from .display import Display
 from .logger import Logger
 from .ops import event_words
@@ -34,10 +34,6 @@ def add_arguments(parser):
                                                              "lines, not events")
 
 
-def default_db():
-    return resources.output_dir() / "pilotedge.sqlite"
-
-
 def split_names(specs):
     """Ports and {port: name} from PORT / NAME=PORT arguments."""
     urls, names = [], {}
@@ -54,7 +50,7 @@ def split_names(specs):
 def run(args):
     urls, names = split_names(args.ports)
     display = Display(args.units)
-    db = args.db or default_db()
+    db = args.db or logdb.default_path()
     # The reader threads must answer a bench board's heartbeats within milliseconds of its
     # time; a shorter GIL switch interval keeps the writer thread from holding them off.
     sys.setswitchinterval(_QUICK_GIL_S)

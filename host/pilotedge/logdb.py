@@ -32,14 +32,18 @@ import sqlite3
 import time
 from pathlib import Path
 
-from pilotproto import convert
 from pilotproto import messages as m
 from pilotproto import schema as s
 
-from . import __version__, boardinfo, codec
+from . import __version__, boardinfo, codec, resources
 from .errors import LogError
 
 SCHEMA_VERSION = 2
+
+
+def default_path():
+    """The log when none is named: run/pilotedge.sqlite in the current folder."""
+    return resources.output_dir() / "pilotedge.sqlite"
 
 _CORE = """
 CREATE TABLE sessions (
@@ -191,6 +195,7 @@ class LogDB:
         self._audit_keys = {}
         self._gaps = {}
         self._open_alarms()
+        self._close_unclosed()
         self.session = self._insert(
             "sessions", started=clock(), pid=os.getpid(), hostname=socket.gethostname(),
             os_user=_os_user(), version=__version__, command=command)
@@ -364,17 +369,15 @@ class LogDB:
                              detail="seq %d after %d" % (frame.seq, src.seq))
         src.seq = frame.seq
         name = frame.name
-        fields = convert.from_raw(frame.msg_id, frame.values)
+        fields = codec.engineering(frame)
         if name in boardinfo.SENSOR_BITS or name in boardinfo.INVALID_WHEN:
             fields = boardinfo.valid_readings(name, fields)
         elif name == "EVENT":
             fields["value_unit"] = boardinfo.EVENT_UNITS.get(fields["code"])
             self._event(src, fields, host_time, board_time)
         elif name == "PARAM_VALUE":
-            known = fields["name"] in codec.PARAMS
-            fields["value"] = codec.param_from_raw(fields["name"], fields["value"]) \
-                if known else fields["value"]
-            fields["value_unit"] = codec.PARAMS[fields["name"]][2] if known else None
+            param = codec.PARAMS.get(fields["name"])
+            fields["value_unit"] = param[2] if param else None
             self._param(src, fields, host_time)
         self._queue(name.lower(), (src.boot, host_time, board_time, frame.seq,
                                    *fields.values()))
@@ -408,6 +411,17 @@ class LogDB:
                 "SELECT id, board, unit, code FROM alarms WHERE cleared IS NULL "
                 "AND end_reason IS NULL"):
             self._alarms[(board, unit, code)] = row_id
+
+    def _close_unclosed(self):
+        """Sessions of this host whose logger died without closing them (SIGKILL, a crash,
+        a power cut) say so; what they committed stays."""
+        host = socket.gethostname()
+        for row_id, pid in self._db.execute(
+                "SELECT id, pid FROM sessions WHERE ended IS NULL AND end_reason IS NULL AND "
+                "hostname = ?", (host,)).fetchall():
+            if not alive(pid):
+                self._update("sessions", row_id, end_reason="not closed: the logger was "
+                                                            "killed or crashed")
 
     def _end_alarms(self, board, host_time):
         """A reboot ends the board's open alarms: it reports again what is still active."""
@@ -465,6 +479,17 @@ class LogDB:
         if start:
             self._insert("batches", board=src.board, unit=unit, started=host_time,
                          operator=operator)
+
+
+def alive(pid):
+    """True if a process `pid` runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _os_user():

@@ -16,10 +16,9 @@ import getpass
 import os
 import time
 
-from . import control, ops
+from . import control, logdb, ops
 from .display import Display
 from .errors import LinkError, UsageError
-from .log_cmd import default_db
 from .logger import Logger
 
 _TELEMETRY_WAIT_S = 3.0  # standalone status: how long to wait for each unit's telemetry
@@ -105,7 +104,7 @@ def _standalone(args, req):
             raise LinkError("port %s is busy: the pilotedge logger (pid %d, log %s) owns it; "
                             "leave out --port to go through it" % (port, state["pid"],
                                                                   state["db"]))
-    logger = Logger([port], args.db or default_db(), create_folder=args.db is None,
+    logger = Logger([port], args.db or logdb.default_path(), create_folder=args.db is None,
                     control=False, command="%s --port %s" % (req["op"], port))
     with logger:
         if req["op"] == "status":

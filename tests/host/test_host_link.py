@@ -43,7 +43,7 @@ def test_hello_then_heartbeats_are_echoed(board, link):
     assert link.state == "up"
     board.heartbeat()
     board.heartbeat()
-    wait_until(lambda: board.host_heartbeats == 2)
+    wait_until(lambda: board.host_heartbeats == 3)  # one right after the handshake
 
 
 def test_a_dose_whose_ack_is_lost_runs_exactly_once(board, link):
@@ -152,7 +152,7 @@ def test_link_is_lost_after_five_missed_heartbeats_and_restored(board, link, clo
     clock.now_s += 0.01
     assert link.state == "lost"
     board.heartbeat()
-    wait_until(lambda: board.host_heartbeats == 1)  # echoed after the state was updated
+    wait_until(lambda: board.host_heartbeats == 2)  # echoed after the state was updated
     assert link.state == "up"
     assert states == [("open", "up"), ("up", "lost"), ("lost", "up")]
     assert link.counters()["link_losses"] == 1
@@ -201,7 +201,8 @@ def test_telemetry_subscriptions_and_sequence_gaps(board, link):
     assert len(events) == 1
     counters = link.counters()
     assert counters["rx_lost"] == 3
-    assert counters["rx_frames"] == 5 and counters["tx_frames"] == 1  # HELLO both ways
+    # HELLO both ways, and the host's heartbeat that brings the board's link up at once
+    assert counters["rx_frames"] == 5 and counters["tx_frames"] == 2
 
 
 def test_wrong_port_is_a_one_line_library_error():
