@@ -9,7 +9,6 @@ endpoint) and shows a live view of its telemetry and events.
     pilotedge run --speed 600 --duration 3600
 """
 
-import sys
 import time
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from .logdb import LogDB
 from .logger import Logger
 
 DEFAULT_SCENARIO = "vessel_batch_48h"
-_QUICK_GIL_S = 0.001  # see log_cmd: heartbeats of a fast bench board are answered at once
 
 
 def add_arguments(parser):
@@ -92,7 +90,6 @@ def run(args):
     LogDB.check_path(db, create_folder=args.db is None)
     bench = Bench(args.scenario, boards=1, speed=args.speed, workdir=args.workdir,
                   fresh=args.fresh)
-    sys.setswitchinterval(_QUICK_GIL_S)
     try:
         board = bench.start()[0]
         logger = Logger([str(board.protocol_port)], db, {str(board.protocol_port): board.name},
