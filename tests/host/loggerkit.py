@@ -33,6 +33,18 @@ def wait_until(predicate, what="condition", timeout_s=WAIT_S):
         time.sleep(0.02)
 
 
+def received(conn):
+    """What a socket receives, chunk by chunk, until it closes."""
+    while True:
+        try:
+            data = conn.recv(4096)
+        except OSError:
+            return
+        if not data:
+            return
+        yield data
+
+
 class Cable:
     """A socket:// port in front of a device (a bench board's pty): unplug() cuts the
     connection and refuses new ones, as a pulled USB cable makes the port fail and vanish;
@@ -82,13 +94,7 @@ class Cable:
             threading.Thread(target=self._to_board, args=(conn,), daemon=True).start()
 
     def _to_board(self, conn):
-        while True:
-            try:
-                data = conn.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
+        for data in received(conn):
             self._device.write(data)
 
     def _from_board(self):
@@ -131,13 +137,7 @@ class ForeignBoard:
     def _talk(self, conn):
         decoder = codec.StreamDecoder()
         with conn:
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
+            for data in received(conn):
                 for frame in decoder.feed(data):
                     if frame.name == "HELLO" and not self._silent:
                         conn.sendall(self._hello)
