@@ -54,7 +54,6 @@ class Cable:
         self._device = serial.serial_for_url(device, timeout=0.01)
         self._lock = threading.Lock()
         self._conn = None
-        self._plugged = False
         self._stop = False
         self.port = None
         self.plug()
@@ -65,16 +64,20 @@ class Cable:
         with self._lock:
             self._server = socket.create_server(("127.0.0.1", self.port or 0))
             self.port = self._server.getsockname()[1]
-            self._plugged = True
         threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
 
     def unplug(self):
         with self._lock:
-            self._plugged = False
-            self._server.close()
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            # shutdown() first: a socket another thread waits on (accept, recv) is only
+            # closed for good, and its peer told, once that wait ends.
+            for sock in (self._server, self._conn):
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    sock.close()
+            self._conn = None
 
     def close(self):
         self.unplug()
