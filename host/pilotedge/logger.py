@@ -36,8 +36,9 @@ _BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 5.0)  # waits between reconnects, the la
 _REFUSED_RETRY_S = 10.0  # a refused board may have been reflashed: shake hands again after
 _HELLO_TIMEOUT_S = 1.0
 _HELLO_RETRIES = 2
-_UNIT_MSGS = frozenset(codec.message_id(boardinfo.telemetry_message(kind))
-                       for kind, _section, _at in m.UNIT_KINDS)
+# Telemetry message of each unit kind -> where its `unit` field is.
+_UNIT_MSGS = {i: [f[0] for f in s.FIELDS[i]].index("unit") for i in (
+    codec.message_id(boardinfo.telemetry_message(kind)) for kind, _s, _a in m.UNIT_KINDS)}
 _STOP = object()
 
 # Port states, as status() reports them.
@@ -120,7 +121,7 @@ class BoardPort:
             self._last_uptime = None
             logger._write(logger.db.hello, self.src, f, self.name, now)
         elif msg_id in _UNIT_MSGS:
-            self.latest[frame.values[0]] = (now, frame)  # unit is every unit message's first
+            self.latest[frame.values[_UNIT_MSGS[msg_id]]] = (now, frame)
         elif msg_id == m.MSG_HEARTBEAT:
             self.health = (now, frame)
             uptime = frame.values[s.HEARTBEAT_UPTIME]

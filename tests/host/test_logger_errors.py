@@ -131,3 +131,20 @@ def test_runtime_folder_defaults(monkeypatch):
     assert str(control.runtime_dir()) == "/run/user/1000/pilotedge"
     monkeypatch.delenv("XDG_RUNTIME_DIR")
     assert control.runtime_dir().name == "pilotedge-%d" % os.getuid()
+
+
+def test_the_state_file_of_a_killed_logger_is_ignored_and_removed(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from pilotedge import control
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    folder = control.runtime_dir()
+    folder.mkdir(parents=True)
+    stale = folder / ("logger-%s.json" % dead)
+    stale.write_text(json.dumps({"pid": int(dead), "socket": str(tmp_path / "gone.sock"),
+                                 "db": "x.sqlite", "ports": ["/dev/ttyUSB0"]}))
+    assert control.loggers() == [] and not stale.exists()
