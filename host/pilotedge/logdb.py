@@ -21,7 +21,8 @@ Tables (docs/logger.md has every column):
   `batches`, `gaps` (sequence gaps, unplugged ports, silent links).
 
 Writes go to an open transaction and are committed by flush(): a crash (even SIGKILL)
-leaves the file intact with everything up to the last commit (WAL mode).
+leaves the file intact with everything up to the last commit (WAL mode; a power cut, up to
+the last checkpoint).
 """
 
 import getpass
@@ -181,7 +182,9 @@ class LogDB:
             self._db = sqlite3.connect(self.path, check_same_thread=False,
                                        isolation_level=None, timeout=10.0)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at each checkpoint
+            # Synced at WAL checkpoints, not at every commit: a killed logger loses nothing
+            # committed, a power cut at most the commits since the last checkpoint.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self._spec_tables()
         except (OSError, sqlite3.Error, ValueError) as exc:
