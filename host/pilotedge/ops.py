@@ -61,13 +61,16 @@ def execute(logger, req, progress=None, os_user=None):
              "origin": req.get("origin", "cli"), "board": port.name or port.url,
              "unit": req.get("unit"), "command": op, "arguments": req.get("args", {})}
     logger.write("audit", key, dict(audit, host_time=time.time(), result="sent"))
+    sent = False
     try:
         link = port.require_up()
         unit = boardinfo.find_unit(port.units, str(req.get("unit", "")), port.name)
+        sent = True
         outcome = _HANDLERS[op](logger, port, link, unit, req.get("args", {}), display,
                                 progress, audit["operator"])
     except PilotedgeError as exc:
-        logger.write("audit", key, {"result": "not sent" if _before_board(exc) else "no answer",
+        unsent = not sent or isinstance(exc, (UsageError, UnitError, EncodeError))
+        logger.write("audit", key, {"result": "not sent" if unsent else "no answer",
                                     "reason": str(exc), "done": time.time()})
         raise
     logger.write("audit", key, {"result": outcome["result"], "reason": outcome.get("reason"),
@@ -75,11 +78,6 @@ def execute(logger, req, progress=None, os_user=None):
                                 "answer": json.dumps(outcome.get("answer")),
                                 "done": time.time()})
     return outcome
-
-
-def _before_board(exc):
-    """True for an error the host found before anything was sent."""
-    return isinstance(exc, (UsageError, UnitError, EncodeError))
 
 
 def _outcome(result, text, reason=None, **more):

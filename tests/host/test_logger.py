@@ -10,8 +10,9 @@ import sqlite3
 import pytest
 from loggerkit import SMOKE, Cable, LoggerProcess, wait_until
 
-from pilotedge import cli
+from pilotedge import cli, ops
 from pilotedge.bench import Bench
+from pilotedge.errors import LinkError
 from pilotedge.logger import Logger
 from pilotedge.ops_cmd import _login
 
@@ -192,12 +193,17 @@ def test_a_pulled_cable_is_a_gap_then_the_board_is_logged_again(bench, tmp_path)
             wait_until(lambda: 0 in port.latest, "telemetry")
             cable.unplug()
             wait_until(lambda: port.state == "unplugged", "the logger sees the cable go")
+            with pytest.raises(LinkError, match="board sim on %s is not reachable: unplugged "
+                                                "since" % cable.url):
+                ops.execute(logger, {"op": "mode", "board": "sim", "unit": "v0",
+                                     "args": {"loop": "ph", "mode": "auto"}})
             cable.plug()
             wait_until(lambda: port.state == "up", "the logger reconnects")
             back = port.since
             wait_until(lambda: port.latest[0][0] > back, "telemetry after the reconnect")
     finally:
         cable.close()
+    assert rows(db, "SELECT command, result FROM audit") == [("mode", "not sent")]
     (gap,) = rows(db, "SELECT kind, started < ended, detail FROM gaps WHERE kind != 'sequence'")
     assert gap[:2] == ("unplugged", 1) and "disconnected" in gap[2]
     assert len(rows(db, "SELECT id FROM boots")) == 1  # the board ran on: the same boot
