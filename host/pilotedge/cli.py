@@ -15,8 +15,17 @@ from pilotproto import messages as m
 from . import __version__
 from .errors import BenchError, DeployError, LinkError, PilotedgeError, ResourceError
 
-# name -> (module, one-line help). Each module defines add_arguments(parser) and run(args).
+# name -> ("module" or "module:object", one-line help). The module (or that object of it)
+# has add_arguments(parser) and run(args).
 COMMANDS = {
+    "log": ("pilotedge.log_cmd",
+            "log the boards on serial ports to SQLite and serve the commands below for them"),
+    "status": ("pilotedge.ops_cmd:status", "show boards, their link and their latest values"),
+    "set": ("pilotedge.ops_cmd:set_", "set a parameter of a unit: set sim v0 temp_sp 35 degC"),
+    "mode": ("pilotedge.ops_cmd:mode", "set a control loop's mode: mode sim v0 ph auto"),
+    "dose": ("pilotedge.ops_cmd:dose", "dose a volume: dose sim v0 acid 5 mL"),
+    "ack": ("pilotedge.ops_cmd:ack", "acknowledge an alarm: ack sim v0 ph_high"),
+    "batch": ("pilotedge.ops_cmd:batch", "start or stop a batch on a vessel: batch start sim v0"),
     "run": ("pilotedge.run",
             "follow a simulated board (no hardware needed): live view and SQLite log"),
     "bench": ("pilotedge.bench_cmd",
@@ -37,8 +46,9 @@ hardware at hand it runs the same firmware on simulated boards (the virtual benc
 _STATUS = ((LinkError, 3), (BenchError, 3), (DeployError, 3), (ResourceError, 4),
            (PilotedgeError, 2))
 _STATUS_HELP = """\
-exit status: 0 done; 2 a mistake in the command, a file or a value; 3 a board or the bench
-could not be reached or failed; 4 part of the installation is missing; 130 Ctrl-C."""
+exit status: 0 done; 1 the board refused or failed the command (its answer is printed); 2 a
+mistake in the command, a file or a value; 3 a board or the bench could not be reached or
+failed; 4 part of the installation is missing; 130 Ctrl-C."""
 
 
 def _parser():
@@ -73,10 +83,13 @@ def main(argv=None):
     if top.command is None:
         parser.print_help()
         return 2
-    module_name, help_text = COMMANDS[top.command]
+    target, help_text = COMMANDS[top.command]
+    module_name, _colon, attribute = target.partition(":")
     prog = "pilotedge " + top.command
     try:
         module = importlib.import_module(module_name)
+        if attribute:
+            module = getattr(module, attribute)
         sub = argparse.ArgumentParser(prog=prog, description=help_text)
         module.add_arguments(sub)
         return module.run(sub.parse_args(top.args)) or 0

@@ -265,6 +265,16 @@ def param_to_raw(name, value):
     return raw
 
 
+def engineering(frame):
+    """A frame's fields in engineering units (Frame.fields()), with the value of a
+    PARAM_VALUE or PARAM_SET scaled by its parameter's own scale too (35.0 for temp_sp's
+    raw 3500; left raw for a name the spec does not have)."""
+    f = frame.fields()
+    if frame.msg_id in (m.MSG_PARAM_VALUE, m.MSG_PARAM_SET) and f["name"] in PARAMS:
+        f["value"] = param_from_raw(f["name"], f["value"])
+    return f
+
+
 def param_from_raw(name, raw):
     """Engineering value of parameter `name` from its wire value."""
     scale = PARAMS[name][3]

@@ -1,6 +1,7 @@
 """`pilotedge decode FILE`: a raw serial capture as JSON lines, one per valid frame.
 
-Each line is {"msg", "seq", "fields"} with fields in engineering units (enums by name); a
+Each line is {"msg", "seq", "fields"} with fields in engineering units (enums by name, a
+parameter's value in the parameter's unit: 35.0 for temp_sp at 35 degC); a
 last line {"frames": N, "errors": {kind: n}} counts what was found. Damage inside the file
 is counted, not fatal: the exit status is 0 whenever the file could be read.
 """
@@ -30,7 +31,8 @@ def run(args):
         with stream:
             for chunk in _chunks(stream, args.file):
                 for f in decoder.feed(chunk):
-                    out.write(json.dumps({"msg": f.name, "seq": f.seq, "fields": f.fields()}))
+                    out.write(json.dumps({"msg": f.name, "seq": f.seq,
+                                          "fields": codec.engineering(f)}))
                     out.write("\n")
         decoder.flush()
         out.write(json.dumps({"frames": decoder.frames, "errors": decoder.errors}) + "\n")

@@ -5,6 +5,7 @@ the callers blocked in hello(), command() and param_*(). pyserial's threaded Pac
 not used because it splits packets in a Python loop; the codec splits a whole read at once.
 """
 
+import collections
 import logging
 import queue
 import secrets
@@ -17,16 +18,21 @@ import serial
 from pilotproto import messages as m
 from pilotproto import schema as s
 
-from . import __version__, codec
+from . import __version__, codec, ports
 from .errors import LinkError
 
 _log = logging.getLogger(__name__)
 
 _READ_SIZE = 4096
-# Read timeout: the longest a received frame waits in the port, and the liveness tick.
+# The longest the reader waits for input before it checks liveness and whether to close.
 _POLL_S = 0.01
-_LOST_AFTER_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000
+_LOST_MISSED_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000  # in board seconds
+# However fast a bench board runs, the link is lost only after this much wall time without
+# a heartbeat: a busy host or bench pauses for milliseconds, which at 600x are board seconds.
+_LOST_FLOOR_S = 2.0
+_RATE_SAMPLES = 8  # heartbeats the board's clock rate is estimated over
 _UPTIME_WRAP_MS = 1 << 32
+HOST_ID = "pilotedge-host"  # the board_id of the host's HELLO
 _CMD_TIMEOUT_S = s.CMD_TIMEOUT_MS / 1000  # the spec's retry policy (protocol/README.md)
 _PROGRESS_TIMEOUT_S = s.PROGRESS_TIMEOUT_MS / 1000
 
@@ -60,6 +66,56 @@ def _in_progress(frame):
     return frame.msg_id == m.MSG_ACK and frame.values[s.ACK_RESULT] == m.RESULT_IN_PROGRESS
 
 
+class BoardClock:
+    """How fast a board's clock runs against the host's, from the uptimes its heartbeats
+    carry: 1.0 for a board on a cable, 600 for a bench board at 600x.
+
+    The host times the link in heartbeat periods of the board's own clock, so a bench board
+    at any speed is neither declared lost while it talks nor waited for for hours after it
+    went quiet.
+    """
+
+    def __init__(self):
+        self._samples = collections.deque(maxlen=_RATE_SAMPLES)  # (host s, board uptime ms)
+
+    def restart(self):
+        """A new boot: its uptime starts again."""
+        self._samples.clear()
+
+    def heartbeat(self, host_s, uptime_ms):
+        if self._samples:
+            _t, last_ms = self._samples[-1]
+            if (uptime_ms - last_ms) % _UPTIME_WRAP_MS > _UPTIME_WRAP_MS // 2:
+                self._samples.clear()  # the uptime went back: a reboot whose HELLO was lost
+        self._samples.append((host_s, uptime_ms))
+
+    @property
+    def rate(self):
+        """Board seconds per host second (1.0 until two heartbeats tell otherwise)."""
+        if len(self._samples) < 2:
+            return 1.0
+        (t0, u0), (t1, u1) = self._samples[0], self._samples[-1]
+        board_s = (u1 - u0) % _UPTIME_WRAP_MS / 1000
+        if board_s <= 0:
+            return 1.0  # no board time passed yet (a HELLO and the first heartbeat)
+        return board_s / (t1 - t0) if t1 > t0 else float("inf")
+
+    def uptime_s(self, host_s):
+        """The board's uptime (s) at host time host_s, from its last heartbeat and its rate
+        (at most two heartbeat periods past it), or None before the first."""
+        if not self._samples:
+            return None
+        t, u = self._samples[-1]
+        ahead_s = 0.0 if host_s <= t else min((host_s - t) * self.rate,
+                                                 2 * m.HEARTBEAT_MS / 1000)
+        return round((u / 1000 + ahead_s) % (_UPTIME_WRAP_MS / 1000), 3)
+
+    def lost_after_s(self):
+        """Host seconds without a heartbeat after which the link is lost: LINK_LOST_MISSED
+        board heartbeat periods, but never less than _LOST_FLOOR_S."""
+        return max(_LOST_FLOOR_S, _LOST_MISSED_S / self.rate)
+
+
 class Link:
     """A board at `url` (a port name or a pyserial URL such as socket://host:port or loop://).
 
@@ -70,12 +126,13 @@ class Link:
     """
 
     def __init__(self, url, baudrate=115200, clock=time.monotonic, on_state=None):
-        try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=_POLL_S)
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise LinkError("cannot open %s: %s" % (url, exc))
+        self._port = ports.open_port(url, baudrate)
+        self._wait = ports.waiter(self._port)
         self.url = url
         self.board = None  # fields of the board's HELLO once the handshake succeeded
+        self.board_clock = BoardClock()
+        self.closed_reason = None  # why the port failed, once it did (an unplugged cable)
+        self.refusal = None  # why the host refuses the board (another spec), once it does
         self.board_rx_errors = None  # the board's count of bad frames from us (HEARTBEAT)
         self.rx_lost = 0  # board frames lost on the way, from sequence gaps
         self.tx_frames = 0
@@ -89,7 +146,7 @@ class Link:
         self._answers = {}  # pending request key -> latest answer frame (None until one)
         self._subscribers = ()
         self._state = OPEN
-        self._refusal = None
+        self._echoes = False
         self._last_heartbeat = None
         self._rx_seq = None
         self._tx_seq = 0
@@ -115,7 +172,7 @@ class Link:
         """
         fw = [int(part) for part in __version__.split(".")[:3]]
         fields = {
-            "board_id": "pilotedge-host",
+            "board_id": HOST_ID,
             "fw_major": fw[0],
             "fw_minor": fw[1],
             "fw_patch": fw[2],
@@ -126,8 +183,19 @@ class Link:
             "uptime": self._uptime_s(),
         }
         fields.update((section, 0) for _kind, section, _at in m.UNIT_KINDS)  # a host has none
-        self._request(("HELLO",), "HELLO", fields, timeout, retries, "HELLO")
+        try:
+            self._request(("HELLO",), "HELLO", fields, timeout, retries, "HELLO")
+        except LinkError as exc:
+            if self._state in (REFUSED, CLOSED):
+                raise
+            if self._echoes:
+                raise LinkError("no board answering on %s: it sends back what the host sends "
+                                "(a loopback, or TX wired to RX)" % self.url) from None
+            raise LinkError("no board answering on %s: %s (is the board powered and running "
+                            "the pilotedge firmware, at %d baud?)"
+                            % (self.url, exc, self._port.baudrate)) from None
         self._require_talking()
+        self._send_heartbeat()  # the board's link is up now, not at its next heartbeat
         return self.board
 
     def command(
@@ -139,6 +207,7 @@ class Link:
         timeout=_CMD_TIMEOUT_S,
         retries=s.CMD_RETRIES,
         progress_timeout=_PROGRESS_TIMEOUT_S,
+        on_progress=None,
     ):
         """Run a COMMAND; return its final ACK frame (ACCEPTED, DONE, REJECTED or FAILED).
 
@@ -158,7 +227,8 @@ class Link:
         fields = {"cmd_id": cmd_id, "unit": unit, "verb": verb, "arg0": arg0, "arg1": arg1}
         what = "%s to unit %s (cmd_id 0x%08X)" % (verb, unit, cmd_id)
         return self._request(
-            ("ACK", cmd_id), "COMMAND", fields, timeout, retries, what, progress_timeout
+            ("ACK", cmd_id), "COMMAND", fields, timeout, retries, what, progress_timeout,
+            on_progress,
         )
 
     def param_get(self, unit, name, timeout=_CMD_TIMEOUT_S, retries=s.CMD_RETRIES):
@@ -179,6 +249,10 @@ class Link:
             value = units.parse(value, units.param_unit(name))
         fields = {"unit": unit, "name": name, "value": codec.param_to_raw(name, value)}
         return self._param(unit, name, "PARAM_SET", fields, timeout, retries)
+
+    def board_uptime_s(self):
+        """The board's uptime now (s), estimated from its heartbeats; None before any."""
+        return self.board_clock.uptime_s(self._clock())
 
     def subscribe(self, callback, *names):
         """Call callback(frame) for each frame of the named messages (all when none).
@@ -251,7 +325,8 @@ class Link:
         value = codec.param_from_raw(name, f["value"])
         return ParamValue(f["unit"], f["name"], value, f["result"], f["index"], f["count"])
 
-    def _request(self, key, msg, fields, timeout, retries, what, progress_timeout=None):
+    def _request(self, key, msg, fields, timeout, retries, what, progress_timeout=None,
+                 on_progress=None):
         """Send msg, resending it on timeout, until the answer filed under key is final."""
         self._require_talking()
         with self._cv:
@@ -275,6 +350,8 @@ class Link:
                         raise LinkError("%s: in progress, no news for %.1f s" % (what, wait_s))
                 elif _in_progress(answer):
                     last = answer
+                    if on_progress is not None:
+                        on_progress(answer)
                 else:
                     return answer
         finally:
@@ -297,9 +374,10 @@ class Link:
 
     def _require_talking(self):
         if self._state == REFUSED:
-            raise LinkError(self._refusal)
+            raise LinkError(self.refusal)
         if self._state == CLOSED:
-            raise LinkError("the link to %s is closed" % self.url)
+            raise LinkError("the link to %s is closed%s"
+                            % (self.url, ": " + self.closed_reason if self.closed_reason else ""))
 
     def _send(self, msg, fields):
         with self._tx_lock:
@@ -318,22 +396,32 @@ class Link:
     def _read_loop(self):
         while not self._closing:
             try:
-                data = self._port.read(_READ_SIZE)
+                data = self._port.read(_READ_SIZE)  # what has arrived, without waiting
                 if data:
                     for frame in self._decoder.feed(data):
                         self._on_frame(frame)
                     if self._decoder.foreign_version is not None:
                         self._refuse_version()
+                else:
+                    self._wait(_POLL_S)
                 self._check_liveness()
-            except Exception:  # the port failed, or a bug: callers must not wait in vain
+            except (serial.SerialException, OSError, LinkError) as exc:  # unplugged, peer gone
+                if not self._closing:
+                    self.closed_reason = str(exc) or type(exc).__name__
+                    _log.warning("link to %s closed: %s", self.url, self.closed_reason)
+                    self._set_state(CLOSED)
+                return
+            except Exception:  # a bug: callers must not wait in vain
                 if not self._closing:
                     _log.exception("link to %s failed", self.url)
+                    self.closed_reason = "internal error (see the log)"
                     self._set_state(CLOSED)
                 return
 
     def _on_frame(self, frame):
         if frame.msg_id == m.MSG_HELLO:
-            self._on_hello(frame)
+            if not self._on_hello(frame):
+                return
         elif self._rx_seq is not None:
             self.rx_lost += (frame.seq - self._rx_seq - 1) & 0xFF
         self._rx_seq = frame.seq
@@ -341,21 +429,26 @@ class Link:
             return
         if frame.msg_id == m.MSG_HEARTBEAT:
             self._on_heartbeat(frame)
-        key = _answer_key(frame)
-        with self._cv:
-            if key in self._answers:
-                self._answers[key] = frame
-                self._cv.notify_all()
+        # Subscribers first: when a request returns its answer, they have seen it too.
         for names, callback in self._subscribers:
             if not names or frame.name in names:
                 try:
                     callback(frame)
                 except Exception:
                     _log.exception("subscriber %r failed on %s", callback, frame.name)
+        key = _answer_key(frame)
+        with self._cv:
+            if key in self._answers:
+                self._answers[key] = frame
+                self._cv.notify_all()
 
     def _on_hello(self, frame):
-        """A board HELLO (answer or reboot) starts a new sequence and is checked for its spec."""
+        """A board HELLO (answer or reboot) starts a new sequence and is checked for its spec;
+        False for the host's own HELLO coming back (a loopback), which is no board's."""
         f = frame.fields()
+        if f["board_id"] == HOST_ID:
+            self._echoes = True
+            return False
         if f["proto_version"] != m.VERSION or f["schema_hash"] != m.SCHEMA_HASH:
             self._refuse(
                 "board %r (firmware %d.%d.%d) speaks protocol %d, schema 0x%08X; this host "
@@ -373,12 +466,15 @@ class Link:
                     m.SCHEMA_HASH,
                 )
             )
-            return
+            return True
         with self._cv:
             self.board = f
             self._last_heartbeat = self._clock()
+            self.board_clock.restart()
+            self.board_clock.heartbeat(self._last_heartbeat, frame.values[s.HELLO_UPTIME])
             if self._state in (OPEN, LOST):
                 self._set_state(UP)
+        return True
 
     def _refuse_version(self):
         self._refuse(
@@ -390,7 +486,7 @@ class Link:
     def _refuse(self, why):
         with self._cv:
             if self._state != REFUSED:
-                self._refusal = why
+                self.refusal = why
                 _log.error("%s", why)
                 self._set_state(REFUSED)
 
@@ -398,9 +494,13 @@ class Link:
         """Note the board is alive and echo a heartbeat, so the board times us in its time."""
         with self._cv:
             self._last_heartbeat = self._clock()
+            self.board_clock.heartbeat(self._last_heartbeat, frame.values[s.HEARTBEAT_UPTIME])
             self.board_rx_errors = frame.values[s.HEARTBEAT_RX_ERRORS]
             if self._state == LOST:
                 self._set_state(UP)
+        self._send_heartbeat()
+
+    def _send_heartbeat(self):
         rx_errors = sum(self._decoder.errors.values()) + self.rx_lost
         self._send(
             "HEARTBEAT",
@@ -417,7 +517,8 @@ class Link:
 
     def _check_liveness(self):
         with self._cv:
-            if self._state == UP and self._clock() - self._last_heartbeat > _LOST_AFTER_S:
+            if self._state == UP and (self._clock() - self._last_heartbeat
+                                      > self.board_clock.lost_after_s()):
                 self.link_losses += 1
                 self._set_state(LOST)
 

@@ -1,91 +1,502 @@
-"""SQLite log of everything a board reports: telemetry, events and log lines.
+"""SQLite log of everything boards report, and of who did what to them.
 
-The embedded default store: one file, no server. Every frame is kept with the host's wall time
-and the board's uptime, fields as JSON in engineering units, so nothing is lost while the
-schema of the technician tools grows. Writes are batched and committed at least every second
-and on close, in WAL mode so a reader (export, plots) never blocks the logger.
+The embedded default store: one file, no server, written by one logger session at a time
+per board (several sessions may share a file). Its schema is versioned (PRAGMA
+user_version) and migrated forward on open; a file from a newer pilotedge is refused.
+
+Tables (docs/logger.md has every column):
+
+- one table per message a board sends, named after it (`vessel`, `canister`, `heartbeat`,
+  `event`, `ack`, `param_value`, `log`, `hello`), columns from the spec, values in
+  engineering units, enums by member name. Each row has its `boot`, the host's wall time
+  (`host_time`, Unix seconds) and the board's (`board_time`, seconds since its boot). A
+  reading its frame does not vouch for (sensor_ok bit clear, SOC invalid) is NULL. New
+  fields of a changed spec become new columns when the file is opened.
+- `columns`: the unit, enum or bit names of every column above; the view `telemetry`
+  lists every reading with its unit, one row per value.
+- `sessions` (each run of a logger), `boards`, `boots` (reset cause, firmware, schema hash,
+  boot count), `units` (names of each board's units).
+- `alarms` (raised, cleared, acknowledged times), `param_changes`, `calibrations`, `audit`
+  (every command: operator, host time, board, unit, command, arguments, result),
+  `batches`, `gaps` (sequence gaps, unplugged ports, silent links).
+
+Writes go to an open transaction and are committed by flush(): a crash (even SIGKILL)
+leaves the file intact with everything up to the last commit (WAL mode; a power cut, up to
+the last checkpoint).
 """
 
+import getpass
 import json
+import os
+import socket
 import sqlite3
 import time
 from pathlib import Path
 
+from pilotproto import messages as m
+from pilotproto import schema as s
+
+from . import __version__, boardinfo, codec, resources
 from .errors import LogError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS boards (
-    name TEXT PRIMARY KEY, board_id TEXT, firmware TEXT, schema_hash TEXT, first_seen REAL);
-CREATE TABLE IF NOT EXISTS frames (
-    id INTEGER PRIMARY KEY, host_time REAL NOT NULL, board TEXT NOT NULL,
-    uptime_s REAL, msg TEXT NOT NULL, unit INTEGER, seq INTEGER, fields TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS frames_by_msg ON frames (board, msg, unit, host_time);
+
+def default_path():
+    """The log when none is named: run/pilotedge.sqlite in the current folder."""
+    return resources.output_dir() / "pilotedge.sqlite"
+
+_CORE = """
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY, started REAL NOT NULL, ended REAL, end_reason TEXT,
+    pid INTEGER, hostname TEXT, os_user TEXT, version TEXT, command TEXT,
+    frames INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE boards (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, board_id TEXT NOT NULL,
+    first_seen REAL NOT NULL);
+CREATE TABLE boots (
+    id INTEGER PRIMARY KEY, board INTEGER NOT NULL REFERENCES boards(id),
+    boot_count INTEGER NOT NULL, reset_cause TEXT, firmware TEXT, proto_version INTEGER,
+    schema_hash TEXT, port TEXT, session INTEGER REFERENCES sessions(id),
+    first_seen REAL NOT NULL, uptime_s REAL);
+CREATE TABLE units (
+    board INTEGER NOT NULL REFERENCES boards(id), unit INTEGER NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, PRIMARY KEY (board, unit));
+CREATE TABLE columns (
+    tbl TEXT NOT NULL, col TEXT NOT NULL, unit TEXT, enum TEXT, bits TEXT,
+    PRIMARY KEY (tbl, col));
+CREATE TABLE alarms (
+    id INTEGER PRIMARY KEY, board INTEGER NOT NULL REFERENCES boards(id),
+    boot INTEGER NOT NULL REFERENCES boots(id), unit INTEGER NOT NULL, code TEXT NOT NULL,
+    severity TEXT, latched INTEGER NOT NULL DEFAULT 0, value REAL, "limit" REAL,
+    value_unit TEXT, raised REAL NOT NULL, raised_board_time REAL, cleared REAL,
+    acknowledged REAL, end_reason TEXT);
+CREATE TABLE param_changes (
+    id INTEGER PRIMARY KEY, boot INTEGER NOT NULL REFERENCES boots(id), unit INTEGER NOT NULL,
+    name TEXT NOT NULL, old REAL, new REAL NOT NULL, value_unit TEXT, host_time REAL NOT NULL,
+    result TEXT);
+CREATE TABLE calibrations (
+    id INTEGER PRIMARY KEY, board INTEGER NOT NULL REFERENCES boards(id),
+    boot INTEGER REFERENCES boots(id), unit INTEGER NOT NULL, sensor TEXT NOT NULL,
+    method TEXT NOT NULL, host_time REAL NOT NULL, points TEXT, fit TEXT, health TEXT,
+    expires REAL, operator TEXT, stored_on_board INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, session INTEGER REFERENCES sessions(id), host_time REAL NOT NULL,
+    operator TEXT NOT NULL, os_user TEXT, origin TEXT NOT NULL, board TEXT NOT NULL,
+    unit TEXT, command TEXT NOT NULL, arguments TEXT NOT NULL, cmd_id INTEGER,
+    result TEXT NOT NULL, reason TEXT, answer TEXT, done REAL);
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY, board INTEGER NOT NULL REFERENCES boards(id),
+    unit INTEGER NOT NULL, started REAL NOT NULL, ended REAL, operator TEXT,
+    stopped_by TEXT);
+CREATE TABLE gaps (
+    id INTEGER PRIMARY KEY, board INTEGER REFERENCES boards(id), port TEXT NOT NULL,
+    kind TEXT NOT NULL, started REAL NOT NULL, ended REAL, frames_lost INTEGER,
+    detail TEXT);
+CREATE INDEX alarms_open ON alarms (board, cleared);
+CREATE INDEX audit_time ON audit (host_time);
 """
+# Version 1 (pilotedge 0.1's `pilotedge run`) kept every frame as JSON in `frames`: its
+# tables stay, renamed, beside the new ones.
+_UPGRADES = {
+    2: "ALTER TABLE boards RENAME TO boards_v1; ALTER TABLE frames RENAME TO frames_v1;\n"
+       + _CORE,
+}
+
+# Tables of board messages: name -> message id.
+FRAME_TABLES = {v[0].lower(): i for i, v in m.MESSAGES.items()
+                if s.DIRECTION[i] in ("board", "both")}
+_COMMON = (("id", "INTEGER PRIMARY KEY"), ("boot", "INTEGER NOT NULL REFERENCES boots(id)"),
+           ("host_time", "REAL NOT NULL"), ("board_time", "REAL"), ("seq", "INTEGER"))
+# Messages whose value has a unit that depends on another field: an extra column holds it.
+_VALUE_UNIT = ("EVENT", "PARAM_VALUE")
+
+
+def _frame_columns(msg_id):
+    """[(column, SQL type, unit, enum, bits)] of a message's table, after _COMMON."""
+    out = []
+    name = m.MESSAGES[msg_id][0]
+    for field, code, scale, unit, enum, bits in s.FIELDS[msg_id]:
+        if code == "text" or code.endswith("s") or enum:
+            sql = "TEXT"
+        elif scale != 1 or (name == "PARAM_VALUE" and field == "value"):
+            sql = "REAL"
+        else:
+            sql = "INTEGER"
+        out.append((field, sql, unit, enum, bits))
+    if name in _VALUE_UNIT:
+        out.append(("value_unit", "TEXT", None, None, None))
+    return out
+
+
+def _q(name):
+    return '"%s"' % name
+
+
+def _telemetry_view():
+    """The long view of every unit's readings: board, unit, times, quantity, value, unit."""
+    parts = []
+    for kind, _section, _at in m.UNIT_KINDS:
+        msg = boardinfo.telemetry_message(kind)
+        table = msg.lower()
+        for field, _sql, unit, _enum, _bits in _frame_columns(codec.message_id(msg)):
+            if unit is None:
+                continue
+            parts.append(
+                "SELECT t.id AS frame, bo.name AS board, u.name AS unit, t.host_time, "
+                "t.board_time, '%s' AS quantity, t.%s AS value, '%s' AS value_unit "
+                "FROM %s t JOIN boots b ON b.id = t.boot JOIN boards bo ON bo.id = b.board "
+                "LEFT JOIN units u ON u.board = b.board AND u.unit = t.unit"
+                % (field, _q(field), unit, table))
+    return "CREATE VIEW telemetry AS\n" + "\nUNION ALL\n".join(parts)
+
+
+class Source:
+    """What the log knows about one port: its board and boot, for the frames that follow."""
+
+    def __init__(self, port):
+        self.port = port
+        self.board = None  # boards.id
+        self.name = None
+        self.boot = None  # boots.id
+        self.boot_count = None
+        self.units = []
+        self.seq = None  # last sequence number seen
+        self.pending = []  # frames that came before the board's HELLO was logged
+        self.gap = None  # gaps.id of the gap open on this port
 
 
 class LogDB:
-    """Append-only frame log; `add` is cheap, `flush` commits. LogError when `path` cannot
-    be a pilotedge log."""
+    """The log file at `path`; LogError when it cannot be one.
 
-    def __init__(self, path, commit_every_s=1.0, clock=time.time):
+    must_exist_folder: refuse a path whose folder is missing (a path a person typed)
+    instead of creating it (a default path). command: what this session runs, for
+    `sessions`. Not thread-safe: one thread writes (pilotedge.logger runs one for it).
+    """
+
+    def __init__(self, path, create_folder=True, command=None, clock=time.time):
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise ValueError("log schema version %d, this pilotedge writes %d"
-                                 % (version, SCHEMA_VERSION))
-            self._db.executescript(_SCHEMA)
-            self._db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
-        except (OSError, sqlite3.Error, ValueError) as exc:
-            raise LogError("cannot use %s as a pilotedge log: %s" % (self.path, exc)) from exc
         self._clock = clock
-        self._pending = []
+        self.check_path(self.path, create_folder)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False,
+                                       isolation_level=None, timeout=10.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # Synced at WAL checkpoints, not at every commit: a killed logger loses nothing
+            # committed, a power cut at most the commits since the last checkpoint.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+            self._spec_tables()
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            raise LogError("cannot use %s as a pilotedge log: %s" % (self.path, exc)) from None
+        self._rows = {}  # table -> rows waiting for the next flush
+        self._inserts = {}
         self._last_commit = clock()
-        self._every = commit_every_s
+        self.frames = 0  # frames logged by this session
+        self._alarms = {}  # (board id, unit, code) -> alarms.id of the open alarm
+        self._params = {}  # (board id, unit, name) -> value last seen
+        self._audit_keys = {}
+        self._gaps = {}
+        self._open_alarms()
+        self._close_unclosed()
+        self.session = self._insert(
+            "sessions", started=clock(), pid=os.getpid(), hostname=socket.gethostname(),
+            os_user=_os_user(), version=__version__, command=command)
+        self.flush()
 
-    def board_seen(self, name, hello_fields):
-        """Record a board's identity from its HELLO (first sighting kept)."""
-        f = hello_fields
-        firmware = "%d.%d.%d" % (f["fw_major"], f["fw_minor"], f["fw_patch"])
-        self._db.execute(
-            "INSERT OR IGNORE INTO boards VALUES (?, ?, ?, ?, ?)",
-            (name, f["board_id"], firmware, "%08X" % f["schema_hash"], self._clock()),
-        )
-        self._db.commit()
+    @staticmethod
+    def check_path(path, create_folder=False):
+        """LogError unless a log can be written at path: its folder must exist (or be
+        created, with create_folder) and be writable, the path must not be a folder."""
+        path = Path(path)
+        folder = path.parent
+        if not folder.is_dir():
+            if not create_folder or folder.exists():
+                raise LogError("cannot use %s as a pilotedge log: folder %s does not exist"
+                               % (path, folder))
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise LogError("cannot create the folder of the log %s: %s"
+                               % (path, exc.strerror or exc)) from None
+        if path.is_dir():
+            raise LogError("cannot use %s as a pilotedge log: it is a folder" % path)
+        if not os.access(path if path.exists() else folder, os.W_OK):
+            raise LogError("cannot use %s as a pilotedge log: %s is not writable"
+                           % (path, path if path.exists() else folder))
 
-    def add(self, board, frame, uptime_s=None):
-        """Queue one decoded frame; commits when the batch is a second old."""
-        fields = frame.fields()
-        self._pending.append((self._clock(), board, uptime_s, frame.name, fields.get("unit"),
-                              frame.seq, json.dumps(fields, sort_keys=True)))
-        if self._clock() - self._last_commit >= self._every:
-            self.flush()
+    # -- schema ------------------------------------------------------------------------------
+
+    def _migrate(self):
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ValueError("it was written by a newer pilotedge (log schema %d; this one "
+                             "knows up to %d)" % (version, SCHEMA_VERSION))
+        if version == SCHEMA_VERSION:
+            return
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version == 0 and tables:
+            raise ValueError("it is an SQLite file of something else")
+        steps = [_CORE] if version == 0 else [_UPGRADES[v]
+                                              for v in range(version + 1, SCHEMA_VERSION + 1)]
+        self._db.executescript("BEGIN;\n%s\nPRAGMA user_version=%d;\nCOMMIT;"
+                               % ("\n".join(steps), SCHEMA_VERSION))
+
+    def _spec_tables(self):
+        """Create the message tables, add columns new in the spec, describe every column."""
+        db = self._db
+        db.execute("BEGIN")
+        for table, msg_id in FRAME_TABLES.items():
+            columns = _frame_columns(msg_id)
+            have = [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]
+            if not have:
+                cols = ["%s %s" % (n, t) for n, t in _COMMON]
+                cols += ["%s %s" % (_q(c), t) for c, t, *_ in columns]
+                db.execute("CREATE TABLE %s (%s)" % (table, ", ".join(cols)))
+                db.execute("CREATE INDEX %s_boot ON %s (boot, host_time)" % (table, table))
+            for c, t, *_ in columns:
+                if c not in have and have:
+                    db.execute("ALTER TABLE %s ADD COLUMN %s %s" % (table, _q(c), t))
+            db.executemany("INSERT OR REPLACE INTO columns VALUES (?, ?, ?, ?, ?)",
+                           [(table, c, unit, enum, bits) for c, _t, unit, enum, bits in columns])
+        db.execute("DROP VIEW IF EXISTS telemetry")
+        db.execute(_telemetry_view())
+        db.execute("COMMIT")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _begin(self):
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+
+    def _insert(self, table, **values):
+        self._begin()
+        cols = ", ".join(_q(c) for c in values)
+        marks = ", ".join("?" * len(values))
+        return self._db.execute("INSERT INTO %s (%s) VALUES (%s)" % (table, cols, marks),
+                                tuple(values.values())).lastrowid
+
+    def _update(self, table, row_id, **values):
+        self._begin()
+        sets = ", ".join("%s = ?" % _q(c) for c in values)
+        self._db.execute("UPDATE %s SET %s WHERE id = ?" % (table, sets),
+                         (*values.values(), row_id))
+
+    def _queue(self, table, row):
+        rows = self._rows.get(table)
+        if rows is None:
+            rows = self._rows[table] = []
+            msg_id = FRAME_TABLES[table]
+            cols = [n for n, _t in _COMMON[1:]] + [c for c, *_ in _frame_columns(msg_id)]
+            self._inserts[table] = "INSERT INTO %s (%s) VALUES (%s)" % (
+                table, ", ".join(_q(c) for c in cols), ", ".join("?" * len(cols)))
+        rows.append(row)
 
     def flush(self):
-        if self._pending:
-            self._db.executemany(
-                "INSERT INTO frames (host_time, board, uptime_s, msg, unit, seq, fields) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", self._pending)
-            self._db.commit()
-            self._pending.clear()
+        """Commit everything written so far."""
+        self._begin()
+        for table, rows in self._rows.items():
+            if rows:
+                self._db.executemany(self._inserts[table], rows)
+                rows.clear()
+        self._db.execute("UPDATE sessions SET frames = ? WHERE id = ?",
+                         (self.frames, self.session))
+        self._db.execute("COMMIT")
         self._last_commit = self._clock()
 
-    def count(self, msg=None):
-        if msg is None:
-            return self._db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
-        return self._db.execute("SELECT COUNT(*) FROM frames WHERE msg = ?", (msg,)).fetchone()[0]
+    def flush_due(self, every_s):
+        """True when the last commit is older than every_s."""
+        return self._clock() - self._last_commit >= every_s
 
-    def close(self):
+    def close(self, reason="stopped"):
+        self._update("sessions", self.session, ended=self._clock(), end_reason=reason)
         self.flush()
         self._db.close()
 
-    def __enter__(self):
-        return self
+    # -- what boards say ---------------------------------------------------------------------
 
-    def __exit__(self, *exc):
-        self.close()
+    def hello(self, src, fields, name, host_time):
+        """A board's HELLO on src's port: its board, boot and unit rows (a new boot when its
+        boot count changed). `name` is what the logger calls the board."""
+        f = fields
+        if src.name != name:
+            src.board = self._board(name, f["board_id"], host_time)
+            src.name = name
+            src.boot_count = None
+        src.units = boardinfo.units_of(f)
+        if f["boot_count"] != src.boot_count or src.boot is None:
+            src.boot = self._boot(src, f, host_time)
+            src.boot_count = f["boot_count"]
+        src.seq = None
+        self._begin()
+        self._db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?)",
+                             [(src.board, u.number, u.name, u.kind) for u in src.units])
+        pending, src.pending = src.pending, []
+        for args in pending:
+            self.frame(src, *args)
+
+    def _board(self, name, board_id, host_time):
+        row = self._db.execute("SELECT id FROM boards WHERE name = ?", (name,)).fetchone()
+        if row:
+            return row[0]
+        return self._insert("boards", name=name, board_id=board_id, first_seen=host_time)
+
+    def _boot(self, src, f, host_time):
+        """The boots row of this HELLO: the latest of the board if it has the same boot count
+        (a reconnect to a board that kept running), else a new one."""
+        row = self._db.execute(
+            "SELECT id, boot_count FROM boots WHERE board = ? ORDER BY id DESC LIMIT 1",
+            (src.board,)).fetchone()
+        if row and row[1] == f["boot_count"]:
+            return row[0]
+        self._end_alarms(src.board, host_time)
+        return self._insert(
+            "boots", board=src.board, boot_count=f["boot_count"],
+            reset_cause=f["reset_cause"], firmware="%d.%d.%d" % (
+                f["fw_major"], f["fw_minor"], f["fw_patch"]),
+            proto_version=f["proto_version"], schema_hash="%08X" % f["schema_hash"],
+            port=src.port, session=self.session, first_seen=host_time, uptime_s=f["uptime"])
+
+    def frame(self, src, frame, host_time, board_time=None):
+        """Log one decoded frame from src's port (held back until the board's HELLO is)."""
+        if src.boot is None:
+            src.pending.append((frame, host_time, board_time))
+            return
+        if frame.msg_id == m.MSG_HELLO:
+            src.seq = None
+        elif src.seq is not None:
+            lost = (frame.seq - src.seq - 1) & 0xFF
+            if lost:
+                self._insert("gaps", board=src.board, port=src.port, kind="sequence",
+                             started=host_time, ended=host_time, frames_lost=lost,
+                             detail="seq %d after %d" % (frame.seq, src.seq))
+        src.seq = frame.seq
+        name = frame.name
+        fields = codec.engineering(frame)
+        if name in boardinfo.SENSOR_BITS or name in boardinfo.INVALID_WHEN:
+            fields = boardinfo.valid_readings(name, fields)
+        elif name == "EVENT":
+            fields["value_unit"] = boardinfo.EVENT_UNITS.get(fields["code"])
+            self._event(src, fields, host_time, board_time)
+        elif name == "PARAM_VALUE":
+            param = codec.PARAMS.get(fields["name"])
+            fields["value_unit"] = param[2] if param else None
+            self._param(src, fields, host_time)
+        self._queue(name.lower(), (src.boot, host_time, board_time, frame.seq,
+                                   *fields.values()))
+        self.frames += 1
+
+    def _event(self, src, f, host_time, board_time):
+        key = (src.board, f["unit"], f["code"])
+        kind = f["kind"]
+        if kind in ("RAISED", "LATCHED"):
+            if key in self._alarms:
+                if kind == "LATCHED":
+                    self._update("alarms", self._alarms[key], latched=1)
+                return
+            self._alarms[key] = self._insert(
+                "alarms", board=src.board, boot=src.boot, unit=f["unit"], code=f["code"],
+                severity=f["severity"], latched=int(kind == "LATCHED"), value=f["value"],
+                limit=f["limit"], value_unit=f["value_unit"], raised=host_time,
+                raised_board_time=board_time)
+        elif kind == "CLEARED" and key in self._alarms:
+            self._update("alarms", self._alarms.pop(key), cleared=host_time,
+                         end_reason="cleared")
+        elif kind == "ACKNOWLEDGED":
+            row = self._db.execute(
+                "SELECT id FROM alarms WHERE board = ? AND unit = ? AND code = ? AND "
+                "acknowledged IS NULL ORDER BY id DESC LIMIT 1", key).fetchone()
+            if row:
+                self._update("alarms", row[0], acknowledged=host_time)
+
+    def _open_alarms(self):
+        for row_id, board, unit, code in self._db.execute(
+                "SELECT id, board, unit, code FROM alarms WHERE cleared IS NULL "
+                "AND end_reason IS NULL"):
+            self._alarms[(board, unit, code)] = row_id
+
+    def _close_unclosed(self):
+        """Sessions of this host whose logger died without closing them (SIGKILL, a crash,
+        a power cut) say so; what they committed stays."""
+        host = socket.gethostname()
+        for row_id, pid in self._db.execute(
+                "SELECT id, pid FROM sessions WHERE ended IS NULL AND end_reason IS NULL AND "
+                "hostname = ?", (host,)).fetchall():
+            if not alive(pid):
+                self._update("sessions", row_id, end_reason="not closed: the logger was "
+                                                            "killed or crashed")
+
+    def _end_alarms(self, board, host_time):
+        """A reboot ends the board's open alarms: it reports again what is still active."""
+        for key in [k for k in self._alarms if k[0] == board]:
+            self._update("alarms", self._alarms.pop(key), cleared=host_time,
+                         end_reason="reboot")
+
+    def _param(self, src, f, host_time):
+        if f["result"] == "UNKNOWN":
+            return
+        key = (src.board, f["unit"], f["name"])
+        if key not in self._params:
+            row = self._db.execute(
+                "SELECT new FROM param_changes JOIN boots ON boots.id = param_changes.boot "
+                "WHERE boots.board = ? AND unit = ? AND name = ? ORDER BY param_changes.id "
+                "DESC LIMIT 1", key).fetchone()
+            self._params[key] = row[0] if row else None
+        old = self._params[key]
+        if old != f["value"]:
+            self._params[key] = f["value"]
+            self._insert("param_changes", boot=src.boot, unit=f["unit"], name=f["name"],
+                         old=old, new=f["value"], value_unit=f["value_unit"],
+                         host_time=host_time, result=f["result"])
+
+    # -- what the logger sees ----------------------------------------------------------------
+
+    def gap_start(self, src, kind, host_time, detail):
+        """A port went quiet (kind "unplugged": the port failed; "silent": heartbeats
+        stopped); ended by gap_end."""
+        if src.gap is None:
+            src.gap = self._insert("gaps", board=src.board, port=src.port, kind=kind,
+                                   started=host_time, detail=detail)
+
+    def gap_end(self, src, host_time):
+        if src.gap is not None:
+            self._update("gaps", src.gap, ended=host_time)
+            src.gap = None
+
+    def audit(self, key, row):
+        """Record a command: row has operator, os_user, origin, board, unit, command,
+        arguments, host_time, result...; audit(key, row) again with the same key updates
+        that record (its final result)."""
+        row = {k: json.dumps(v) if k == "arguments" else v for k, v in row.items()}
+        if key in self._audit_keys:
+            self._update("audit", self._audit_keys[key], **row)
+        else:
+            self._audit_keys[key] = self._insert("audit", session=self.session, **row)
+
+    def batch(self, src, unit, start, host_time, operator):
+        """Start a batch on a unit (ending one still open), or stop it."""
+        row = self._db.execute("SELECT id FROM batches WHERE board = ? AND unit = ? AND "
+                               "ended IS NULL", (src.board, unit)).fetchone()
+        if row:
+            self._update("batches", row[0], ended=host_time, stopped_by=operator)
+        if start:
+            self._insert("batches", board=src.board, unit=unit, started=host_time,
+                         operator=operator)
+
+
+def alive(pid):
+    """True if a process `pid` runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _os_user():
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

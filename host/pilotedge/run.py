@@ -1,23 +1,27 @@
 """`pilotedge run`: the main job on embedded defaults, with no hardware.
 
 Starts one virtual-bench board (the real firmware in MicroPython against the simulated
-vessel and canister), connects to its protocol pty like to a board on a cable, shows a live
-view of the telemetry and events, and logs every frame to SQLite (./run/pilotedge.sqlite).
+vessel and canister), logs it like a board on a cable with the logger (pilotedge.logger:
+every frame into SQLite, under run/<timestamp>/ by default, commands through its control
+endpoint) and shows a live view of its telemetry and events.
 
     pilotedge run                       # 48 h vessel batch at 60x real time, until Ctrl-C
     pilotedge run --speed 600 --duration 3600
 """
 
-import queue
+import time
+from pathlib import Path
 
-from . import resources
+from pilotproto import schema as s
+
+from . import boardinfo, resources
 from .bench import Bench
 from .errors import LinkError, UsageError
-from .link import Link
+from .log_cmd import serve
 from .logdb import LogDB
+from .logger import Logger
 
 DEFAULT_SCENARIO = "vessel_batch_48h"
-_LOGGED = ("VESSEL", "CANISTER", "EVENT", "HEARTBEAT", "LOG", "HELLO")
 
 
 def add_arguments(parser):
@@ -26,8 +30,8 @@ def add_arguments(parser):
                              "(default %(default)s)")
     parser.add_argument("--speed", type=float, default=60.0,
                         help="simulated seconds per real second (default 60)")
-    parser.add_argument("--db", help="SQLite log (default run/pilotedge.sqlite in the current "
-                                     "folder)")
+    parser.add_argument("--db", help="SQLite log (default run/<timestamp>/pilotedge.sqlite "
+                                     "in the current folder); its folder must exist")
     parser.add_argument("--duration", type=float,
                         help="log this many simulated seconds, then stop (default: until Ctrl-C)")
     parser.add_argument("--workdir", help="folder of the board's flash and logs "
@@ -36,29 +40,38 @@ def add_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="log only, no live view")
 
 
-def describe(frame, uptime_s):
-    """One live-view line for a frame, or None for frames the view does not show."""
-    f = frame.fields()
+def describe(frame, uptime_s, unit_name=str):
+    """One live-view line for a frame, or None for frames the view does not show. Readings
+    the frame does not vouch for show as --."""
+    f = boardinfo.valid_readings(frame.name, frame.fields())
     t = "%9.0fs" % uptime_s
     if frame.name == "VESSEL":
         sensors = _sensors(f["sensor_ok"], ("pH", "T", "ORP"))
-        return ("%s v%d  pH %6.3f (sp %.2f %s)  T %6.2f degC (sp %.1f %s)  ORP %4d mV"
+        return ("%s %s  pH %s (sp %.2f %s)  T %s degC (sp %.1f %s)  ORP %s mV"
                 "  heater %3d%%  acid %8.3f mL  base %8.3f mL  sensors %s  alarms %s"
-                % (t, f["unit"], f["ph"], f["ph_sp"], f["ph_mode"], f["temp"], f["temp_sp"],
-                   f["temp_mode"], f["orp"], f["heater"], f["acid_total"], f["base_total"],
+                % (t, unit_name(f["unit"]), _num(f["ph"], "%6.3f"), f["ph_sp"], f["ph_mode"],
+                   _num(f["temp"], "%6.2f"), f["temp_sp"], f["temp_mode"],
+                   _num(f["orp"], "%4d"), f["heater"], f["acid_total"], f["base_total"],
                    sensors, hex(f["alarms"])))
     if frame.name == "CANISTER":
-        return ("%s c%d  P %7.3f bar  shell %6.2f degC  ambient %6.2f degC  SOC %5.1f%% (%s)"
+        return ("%s %s  P %s bar  shell %s degC  ambient %s degC  SOC %s%% (%s)"
                 "  %s  valve %s  sensors %s  alarms %s"
-                % (t, f["unit"], f["pressure"], f["shell_temp"], f["ambient_temp"], f["soc"],
-                   f["soc_valid"], f["state"], "open" if f["valve_open"] else "closed",
+                % (t, unit_name(f["unit"]), _num(f["pressure"], "%7.3f"),
+                   _num(f["shell_temp"], "%6.2f"), _num(f["ambient_temp"], "%6.2f"),
+                   _num(f["soc"], "%5.1f"), f["soc_valid"], f["state"],
+                   "open" if f["valve_open"] else "closed",
                    _sensors(f["sensor_ok"], ("P", "shell", "ambient")), hex(f["alarms"])))
     if frame.name == "EVENT":
-        return ("%s EVENT unit %d %s %s %s value %g limit %g"
-                % (t, f["unit"], f["kind"], f["code"], f["severity"], f["value"], f["limit"]))
+        return ("%s EVENT %s %s %s %s value %g limit %g"
+                % (t, unit_name(f["unit"]), f["kind"], f["code"], f["severity"], f["value"],
+                   f["limit"]))
     if frame.name == "LOG":
         return "%s LOG %s %s" % (t, f["level"], f["text"])
     return None
+
+
+def _num(value, fmt):
+    return "--" if value is None else fmt % value
 
 
 def _sensors(value, names):
@@ -69,49 +82,55 @@ def _sensors(value, names):
 def run(args):
     if args.speed <= 0:
         raise UsageError("--speed must be > 0 (the live view follows the board's clock)")
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError("--duration must be > 0 simulated seconds (leave it out to run "
+                         "until Ctrl-C)")
+    db = Path(args.db) if args.db else (resources.output_dir() / time.strftime("%Y%m%d-%H%M%S")
+                                        / "pilotedge.sqlite")
+    LogDB.check_path(db, create_folder=args.db is None)
     bench = Bench(args.scenario, boards=1, speed=args.speed, workdir=args.workdir,
                   fresh=args.fresh)
-    db = args.db or resources.output_dir() / "pilotedge.sqlite"
-    log = LogDB(db)
     try:
         board = bench.start()[0]
-        with Link(str(board.protocol_port)) as link:
-            hello = link.hello(timeout=5.0, retries=3)
-            log.board_seen(board.name, hello)
-            print("%s: %s firmware %d.%d.%d, boot %d; protocol %s, repl %s, flash %s; log %s"
-                  % (board.name, hello["board_id"], hello["fw_major"], hello["fw_minor"],
-                     hello["fw_patch"], hello["boot_count"], board.protocol_port,
-                     board.repl_port, board.flash_dir, db), flush=True)
-            _follow(link, log, board.name, args)
-    except KeyboardInterrupt:
-        pass
+        logger = Logger([str(board.protocol_port)], db, {str(board.protocol_port): board.name},
+                        create_folder=args.db is None, listen=True,
+                        command="run --scenario %s --speed %g" % (args.scenario, args.speed))
+        logger.start()
+        port = logger.ports[0]
+        hello = port.hello
+        print("%s: %s firmware %d.%d.%d, boot %d; protocol %s, repl %s, flash %s; log %s"
+              % (board.name, hello["board_id"], hello["fw_major"], hello["fw_minor"],
+                 hello["fw_patch"], hello["boot_count"], board.protocol_port,
+                 board.repl_port, board.flash_dir, db), flush=True)
+        end_s = None if args.duration is None else hello["uptime"] + args.duration
+        serve(logger, _live_view(port, args.quiet), _until(end_s))
     except LinkError as exc:
         raise LinkError("%s (board log: %s)" % (exc, bench.workdir)) from exc
     finally:
         bench.stop()
-        log.close()
-    print("logged %d frames to %s" % (log_count(db), db))
+    print("logged %d frames to %s" % (logger.db.frames, db))
     return 0
 
 
-def _follow(link, log, name, args):
-    frames = link.listen(*_LOGGED)
-    uptime_s = link.board["uptime"]
-    end_s = None if args.duration is None else uptime_s + args.duration
-    while end_s is None or uptime_s < end_s:
-        try:
-            frame = frames.get(timeout=5.0)
-        except queue.Empty:
-            raise LinkError("no frames from %s for 5 s (link %s)" % (name, link.state))
-        if frame.name in ("HEARTBEAT", "HELLO"):
-            uptime_s = frame.fields()["uptime"]
-        log.add(name, frame, uptime_s)
-        line = None if args.quiet else describe(frame, uptime_s)
+def _live_view(port, quiet):
+    uptime = [port.hello["uptime"]]
+
+    def show(item):
+        kind, _port, frame = item
+        if kind == "note":
+            print("%s: %s" % (port.name, frame), flush=True)
+            return
+        if frame.name == "HEARTBEAT":
+            uptime[0] = frame.values[s.HEARTBEAT_UPTIME] / 1000
+        line = None if quiet else describe(frame, uptime[0], port.unit_name)
         if line:
             print(line, flush=True)
-    log.flush()
+
+    return show
 
 
-def log_count(path):
-    with LogDB(path) as log:
-        return log.count()
+def _until(end_s):
+    if end_s is None:
+        return None
+    return lambda item: (item[0] == "frame" and item[2].name == "HEARTBEAT"
+                         and item[2].values[s.HEARTBEAT_UPTIME] / 1000 >= end_s)

@@ -66,8 +66,22 @@ def parse(text, unit):
         raise UnitError("cannot read %r: %s" % (text, exc))
     target = unit or "dimensionless"
     if not q.is_compatible_with(target):
-        raise UnitError(
-            "%r is %s but %s is wanted (%s)"
-            % (text, q.dimensionality, target, ureg.get_dimensionality(target))
-        )
+        raise UnitError("%r is %s, but %s is wanted (in %s)"
+                        % (text, kind_of(q.units), kind_of(target), target))
     return float(q.to(target).magnitude)
+
+
+# Words for the dimensions people type values in, by a unit of each.
+_KINDS = (("a pH", "pH"), ("a temperature", "degC"), ("a pressure", "bar"),
+          ("a volume", "L"), ("an amount of gas", "NL"), ("a voltage", "mV"),
+          ("a time", "s"), ("a plain number or percentage", "dimensionless"),
+          ("a length", "m"), ("a mass", "kg"), ("a flow", "L/min"))
+
+
+def kind_of(unit):
+    """What a unit measures, in words ("a pressure"), else its dimensionality."""
+    dims = ureg.Quantity(1, unit).dimensionality
+    for words, example in _KINDS:
+        if ureg.Quantity(1, example).dimensionality == dims:
+            return words
+    return "of dimension %s" % dims

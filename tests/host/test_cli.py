@@ -33,7 +33,8 @@ def run_cli(*argv, broken=(), env=None):
         "    status = cli.main(%r)\n"
         "except SystemExit as e:\n"
         "    status = e.code\n"
-        "loaded = sorted(mod for mod, _ in cli.COMMANDS.values() if sys.modules.get(mod))\n"
+        "loaded = sorted({t.split(':')[0] for t, _ in cli.COMMANDS.values()\n"
+        "                 if sys.modules.get(t.split(':')[0])})\n"
         "print('imported:', loaded)\n"
         "sys.exit(status)\n" % (list(broken), list(argv))
     )
@@ -42,11 +43,15 @@ def run_cli(*argv, broken=(), env=None):
 
 
 def test_help_lists_every_command_without_importing_any():
-    modules = [module for module, _help in cli.COMMANDS.values()]
+    modules = sorted({target.split(":")[0] for target, _help in cli.COMMANDS.values()})
     done = run_cli("--help", broken=modules)
     assert done.returncode == 0, done.stderr
     for name, (_module, help_text) in cli.COMMANDS.items():
         assert "%s  " % name in done.stdout and help_text in done.stdout
+    listed = [line.split()[0] for line in done.stdout.split("commands:\n")[1].split("\n\n")[0]
+              .splitlines()]
+    assert set(listed) >= {"log", "status", "set", "mode", "dose", "ack", "batch", "run",
+                           "decode", "bench"}
     assert "bioleaching vessels" in done.stdout  # written for a technician
     assert done.stdout.rstrip().endswith("imported: []")
 
@@ -56,6 +61,11 @@ def test_a_command_imports_only_its_own_module():
     assert done.returncode == 0, done.stderr
     assert "capture of raw serial bytes" in done.stdout
     assert done.stdout.rstrip().endswith("imported: ['pilotedge.decode']")
+    done = run_cli("dose", "--help", broken=["pilotedge.run", "pilotedge.bench",
+                                             "pilotedge.log_cmd"])
+    assert done.returncode == 0, done.stderr
+    assert "the volume with its unit: 5 mL" in done.stdout and "--operator" in done.stdout
+    assert done.stdout.rstrip().endswith("imported: ['pilotedge.ops_cmd']")
 
 
 def test_command_help_shows_the_command_options():

@@ -57,3 +57,14 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert err == "pilotedge decode: cannot read %s: No such file or directory\n" % (
         tmp_path / "nope.bin"
     )
+
+
+def test_a_parameter_value_is_shown_in_its_unit(tmp_path, capsys):
+    path = tmp_path / "param.bin"
+    path.write_bytes(codec.encode("PARAM_VALUE", {"unit": 0, "name": "temp_sp", "value": 3500,
+                                                  "index": 1, "count": 19, "result": "OK"}, 1)
+                     + codec.encode("PARAM_SET", {"unit": 1, "name": "p_msl", "value": 25000}, 2))
+    code, lines, _err = decode(capsys, str(path))
+    assert code == 0
+    assert lines[0]["fields"]["value"] == 35.0  # degC, not the wire's 3500
+    assert lines[1]["fields"]["value"] == 25.0  # bar

@@ -40,9 +40,11 @@ def test_parse_converts_to_the_spec_unit(text, unit, value):
 @pytest.mark.parametrize(
     "text, unit, words",
     [
-        ("2 %", "pH", ["'2 %'", "pH"]),  # pH is not a fraction
-        ("1.5 L", "NL", ["[length] ** 3", "NL"]),  # a normal litre is an amount of gas
-        ("35 degC", "bar", ["[temperature]", "bar"]),
+        ("2 %", "pH", ["'2 %' is a plain number or percentage, but a pH is wanted"]),
+        # a normal litre is an amount of gas
+        ("1.5 L", "NL", ["'1.5 L' is a volume, but an amount of gas is wanted (in NL)"]),
+        ("35 degC", "bar", ["'35 degC' is a temperature, but a pressure is wanted (in bar)"]),
+        ("5 bar", "mL", ["'5 bar' is a pressure, but a volume is wanted (in mL)"]),
         ("12", "percent", ["no unit", "12 percent"]),
         ("2 foo", "pH", ["'foo' is not defined"]),
         ("two pH", "pH", ["cannot read 'two pH'"]),

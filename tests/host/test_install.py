@@ -63,10 +63,10 @@ def test_the_installed_package_finds_its_data_and_interpreter(installed, tmp_pat
 def test_installed_run_logs_into_the_current_folder(installed, tmp_path):
     out = _run([installed / "pilotedge", "run", "--duration", "60", "--quiet"],
                cwd=tmp_path, env=_env(), timeout=120)
-    db = tmp_path / "run" / "pilotedge.sqlite"
+    (db,) = (tmp_path / "run").glob("*/pilotedge.sqlite")  # run/<timestamp>/pilotedge.sqlite
     assert out.splitlines()[-1].endswith(" frames to %s" % db)
     with sqlite3.connect(db) as con:
-        (vessels,) = con.execute("SELECT COUNT(*) FROM frames WHERE msg = 'VESSEL'").fetchone()
+        (vessels,) = con.execute("SELECT COUNT(*) FROM vessel").fetchone()
     assert vessels >= 10  # one a second or faster over 60 simulated seconds
     assert (tmp_path / "run" / "bench" / "vessel_batch_48h" / "sim0" / "board.json").is_file()
     (package,) = installed.parent.glob("lib/*/site-packages/pilotedge")

@@ -1,12 +1,13 @@
 """Bench: several simulated boards running one scenario, and the fault-injection API."""
 
 import dataclasses
+import os
 import shutil
 import time
 from pathlib import Path
 
 from .. import resources
-from ..errors import BenchError
+from ..errors import BenchError, UsageError
 from .board import DEFAULT_HEAP, SimBoard
 from .scenario import HOST_EVENTS, BoardNames, Scenario, check_event, load
 from .trace import Trace
@@ -53,7 +54,13 @@ class Bench:
         """Start every board and wait until each has booted; returns the boards."""
         if self._count < 1:
             raise BenchError("a bench needs at least one board")
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.workdir, os.W_OK | os.X_OK):
+                raise PermissionError("not writable")
+        except OSError as exc:
+            raise UsageError("cannot use %s as the bench's work folder: %s"
+                             % (self.workdir, exc.strerror or exc)) from None
         prefix = self.scenario.board["board"]
         try:
             for i in range(self._count):

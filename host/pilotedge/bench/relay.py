@@ -187,6 +187,9 @@ class Relay:
         with self._lock:
             for sock, key in ((uart, "uart"), (repl, "repl")):
                 sock.setblocking(False)
+                # A frame goes out at once: with Nagle's algorithm a small write waits for
+                # the peer's delayed ACK (40 ms on Linux), 24 board seconds at 600x.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._sel.register(sock, selectors.EVENT_READ, key)
             self._uart, self._repl_sock = uart, repl
             self._between_frames = True

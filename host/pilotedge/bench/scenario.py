@@ -7,6 +7,7 @@ here, at load, so a typo fails before a 48 h run instead of in its 30th hour.
 """
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from pilotproto import messages, schema
 
 from .. import codec, resources
-from ..errors import EncodeError, ScenarioError
+from ..errors import EncodeError, ScenarioError, UnitError
 
 _TOP = ("name", "description", "bench", "ambient", "plant", "inputs", "sensors", "outputs",
         "params", "events")
@@ -72,6 +73,12 @@ class Scenario:
     params: list = field(default_factory=list)
 
 
+def _table(table, where):
+    if not isinstance(table, dict):
+        raise ScenarioError("%s must be a table" % where)
+    return table
+
+
 def _keys(table, allowed, where):
     if not isinstance(table, dict):
         raise ScenarioError("%s must be a table" % where)
@@ -85,6 +92,59 @@ def _number(value, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError("%s must be a number, got %r" % (where, value))
     return value
+
+
+# The unit a key's name gives its value (the plants' and scenarios' naming: temp0_c in degC,
+# supply_bar in bar, at_s in seconds), first match; such a value may be written with a unit
+# ("1.8 pH", "25 bar", "2 h", "50 %") and is converted to it.
+_KEY_UNITS = (
+    (re.compile(r"(^|_)ph\d*(_(min|max|opt|ref))?$"), "pH"),
+    (re.compile(r"(^|_)soc\d*$"), "dimensionless"),
+    (re.compile(r"_nl_per_min$"), "NL/min"),
+    (re.compile(r"_per_h$"), "1/hour"),
+    (re.compile(r"_c$"), "degC"),
+    (re.compile(r"_k$"), "kelvin"),
+    (re.compile(r"_bar$"), "bar"),
+    (re.compile(r"_mv$"), "mV"),
+    (re.compile(r"_ml$"), "mL"),
+    (re.compile(r"_nl$"), "NL"),
+    (re.compile(r"_l$"), "L"),
+    (re.compile(r"_ms$"), "ms"),
+    (re.compile(r"_s$"), "s"),
+    (re.compile(r"_w$"), "W"),
+    (re.compile(r"_pct$"), "percent"),
+)
+
+
+def key_unit(key):
+    """The unit a scenario key's name gives its value, or None."""
+    for pattern, unit in _KEY_UNITS:
+        if pattern.search(key):
+            return unit
+    return None
+
+
+def _quantity(key, value, where, unit=None):
+    """A value as written, or a string with a unit converted to the unit of `key` (or
+    `unit`); ScenarioError where the key names no unit or the unit does not fit."""
+    if not isinstance(value, str):
+        return value
+    unit = unit or key_unit(key)
+    if unit is None:
+        raise ScenarioError("%s must be a number (its name gives no unit to convert to), got "
+                            "%r" % (where, value))
+    from .. import units  # pint only for a scenario that writes units
+
+    try:
+        number = units.parse(value, unit)
+    except UnitError as e:
+        raise ScenarioError("%s: %s" % (where, e))
+    return int(number) if number.is_integer() else number  # "100 ms" for a whole-ms key
+
+
+def _quantities(table, where):
+    """A table with every value written with a unit converted (see _quantity)."""
+    return {k: _quantity(k, v, "%s.%s" % (where, k)) for k, v in table.items()}
 
 
 class BoardNames:
@@ -124,6 +184,7 @@ class BoardNames:
                                 % (where, unit, ", ".join(self.unit_kinds)))
         try:
             spec = codec.param(name)
+            value = _quantity(name, value, where + ".value", spec[2])
             codec.param_to_raw(name, _number(value, where + ".value"))
         except EncodeError as e:
             raise ScenarioError("%s: %s" % (where, e))
@@ -155,12 +216,15 @@ def check_event(names, event, where="event"):
     for key in required + optional:
         if key in event and key not in ("values", "direction", "unit", "name", "verb",
                                         "standard"):
-            _number(event[key], "%s.%s" % (where, key))
+            event[key] = _number(_quantity(key, event[key], "%s.%s" % (where, key)),
+                                 "%s.%s" % (where, key))
     if do == "param":
         unit, name, value = names.param(event["unit"], event["name"], event["value"], where)
         event.update(unit=unit, name=name, value=value)
-    if do == "set" and not isinstance(event["values"], dict):
-        raise ScenarioError("%s: set needs values = { input = value, ... }" % where)
+    if do == "set":
+        if not isinstance(event["values"], dict):
+            raise ScenarioError("%s: set needs values = { input = value, ... }" % where)
+        event["values"] = _quantities(event["values"], where + ".values")
     if do == "serial_noise":
         _check_noise(event, where)
     return event
@@ -239,6 +303,7 @@ def _build(raw, default_name, board_dir):
     _keys(raw, _TOP, "scenario")
     bench = raw.get("bench", {})
     _keys(bench, _BENCH, "bench")
+    bench = {k: v if k == "board" else _quantity(k, v, "bench." + k) for k, v in bench.items()}
     board_dir = board_dir or resources.boards_dir() / bench.get("board", "sim")
     board_file = Path(board_dir) / "board.json"
     try:
@@ -263,14 +328,19 @@ def _build(raw, default_name, board_dir):
         raise ScenarioError("bench.operator_link must be true or false")
     ambient = raw.get("ambient", {})
     _keys(ambient, _AMBIENT, "ambient")
+    ambient = _quantities(ambient, "ambient")
     plant = raw.get("plant", {})
     _keys(plant, names.plants, "plant")
     inputs = raw.get("inputs", {})
     _keys(inputs, names.targets("plant"), "inputs")
+    plant, inputs = ({name: _quantities(_table(t, "%s.%s" % (where, name)),
+                                        "%s.%s" % (where, name)) for name, t in tables.items()}
+                     for tables, where in ((plant, "plant"), (inputs, "inputs")))
     sensors = raw.get("sensors", {})
     _keys(sensors, names.sensors, "sensors")
     for name, params in sensors.items():
         _keys(params, _SENSOR, "sensors." + name)
+    sensors = {name: _quantities(params, "sensors." + name) for name, params in sensors.items()}
     outputs = raw.get("outputs", {})
     _keys(outputs, names.outputs, "outputs")
     for name, params in outputs.items():
@@ -289,7 +359,8 @@ def _build(raw, default_name, board_dir):
         if "at_s" not in e:
             raise ScenarioError("%s needs at_s (simulated seconds from the start)" % where)
         event = check_event(names, e, where)
-        event["at_ms"] = int(round(_number(event.pop("at_s"), where + ".at_s") * 1000))
+        at_s = _quantity("at_s", event.pop("at_s"), where + ".at_s")
+        event["at_ms"] = int(round(_number(at_s, where + ".at_s") * 1000))
         events.append(event)
     events.sort(key=lambda e: e["at_ms"])  # stable: same-time events keep file order
     board_json = {

@@ -1,0 +1,293 @@
+"""What a technician does to a board - status, set, mode, dose, ack, batch - and the board's
+answer in words.
+
+A request is plain data (it travels as a JSON line to a running logger's control endpoint):
+
+    {"op": "set", "board": "sim", "unit": "v0", "args": {"param": "temp_sp",
+     "value": "35 degC"}, "operator": "alice", "origin": "cli", "units": "degF"}
+
+and is carried out by whoever owns the board's port, with execute(logger, request): a
+running logger, or an in-process one on `--port`. Arguments are checked and converted here
+(units with pint, ranges and enum names from the spec), every request that names a board is
+written to the audit trail with its outcome, and the outcome says in words what the board
+answered: done, in progress, rejected or failed, with the reason.
+"""
+
+import json
+import time
+
+from pilotproto import schema as s
+
+from . import boardinfo, codec, units
+from .display import Display, digits
+from .errors import EncodeError, PilotedgeError, UnitError, UsageError
+
+# What a board's refusal means, for the person who asked (REASON members).
+REASONS = {
+    "UNKNOWN_VERB": "the unit does not take this command",
+    "BAD_UNIT": "the board has no such unit",
+    "OUT_OF_RANGE": "a value is outside what the board accepts",
+    "LIMIT": "over its dose budget (acid_ml_hour, acid_ml_day, base_ml_hour, base_ml_day)",
+    "BUSY": "busy: a dose is running, or more than 64 commands in 64 s",
+    "NOT_READY": "not ready: its sensors are not valid, or it has no host link",
+    "SAFE_STATE": "the unit is held safe by a fault or a trip",
+    "WRONG_MODE": "wrong mode: a dose needs the pH loop in MANUAL or OFF, an output its "
+                  "loop in MANUAL",
+    "INTERNAL": "the board failed while carrying it out (see its LOG)",
+    "UNKNOWN": "the board has no such parameter",
+    "READ_ONLY": "the parameter is read-only",
+    "STORE_FAILED": "the board could not store it in flash",
+}
+_WORDS = {"ACCEPTED": "done", "DONE": "done", "IN_PROGRESS": "in progress",
+          "REJECTED": "rejected", "FAILED": "failed"}
+OPS = ("status", "set", "mode", "dose", "ack", "batch")
+
+
+def execute(logger, req, progress=None, os_user=None):
+    """Carry out a request on a logger's board; return the outcome {"result", "reason",
+    "text", ...}. progress(text) hears a dose's progress. PilotedgeError (one line) for a
+    request that cannot be carried out; it is audited too once it names a board."""
+    progress = progress or (lambda text: None)
+    op = req.get("op")
+    if op == "status":
+        return {"status": [b for b in logger.status()
+                           if req.get("board") in (None, b["board"], b["board_id"], b["port"])]}
+    if op not in OPS:
+        raise UsageError("unknown request %r (known: %s)" % (op, ", ".join(OPS)))
+    port = logger.board(req.get("board", ""))
+    display = Display(req.get("units"))
+    key = object()
+    audit = {"operator": req.get("operator") or os_user or "unknown", "os_user": os_user,
+             "origin": req.get("origin", "cli"), "board": port.name or port.url,
+             "unit": req.get("unit"), "command": op, "arguments": req.get("args", {})}
+    logger.write("audit", key, dict(audit, host_time=time.time(), result="sent"))
+    sent = False
+    try:
+        link = port.require_up()
+        unit = boardinfo.find_unit(port.units, str(req.get("unit", "")), port.name)
+        sent = True
+        outcome = _HANDLERS[op](logger, port, link, unit, req.get("args", {}), display,
+                                progress, audit["operator"])
+    except PilotedgeError as exc:
+        unsent = not sent or isinstance(exc, (UsageError, UnitError, EncodeError))
+        logger.write("audit", key, {"result": "not sent" if unsent else "no answer",
+                                    "reason": str(exc), "done": time.time()})
+        raise
+    logger.write("audit", key, {"result": outcome["result"], "reason": outcome.get("reason"),
+                                "cmd_id": outcome.get("cmd_id"),
+                                "answer": json.dumps(outcome.get("answer")),
+                                "done": time.time()})
+    return outcome
+
+
+def _outcome(result, text, reason=None, **more):
+    return dict(result=result, reason=reason, text="%s: %s" % (result, text), **more)
+
+
+def _refusal(reason):
+    return "%s (%s)" % (reason, REASONS.get(reason, "see the protocol's REASON list"))
+
+
+def _command(link, unit, verb, arg0=0, arg1=0, on_progress=None):
+    """ACK fields of a COMMAND to a unit that takes the verb."""
+    kinds = s.VERBS[verb][0]
+    if unit.kind not in kinds:
+        raise UsageError("%s is a %s: %s is for %s" % (unit.name, unit.kind, verb.lower(),
+                                                       " and ".join(kinds)))
+    ack = link.command(unit.number, verb, arg0, arg1, on_progress=on_progress)
+    fields = ack.fields()
+    fields["cmd_id"] = ack.values[s.ACK_CMD_ID]
+    return fields
+
+
+def _ack_outcome(ack, done_text, **more):
+    result = _WORDS.get(ack["result"], ack["result"])
+    if result in ("rejected", "failed"):
+        return _outcome(result, "%s: %s" % (done_text, _refusal(ack["reason"])), ack["reason"],
+                        cmd_id=ack["cmd_id"], answer=ack, **more)
+    return _outcome(result, done_text, cmd_id=ack["cmd_id"], answer=ack, **more)
+
+
+def _member(enum, text, what):
+    """The spec member of enum `enum` a person typed (any case), or UsageError."""
+    members = list(s.ENUMS[enum].values())
+    for name in members:
+        if name.lower() == str(text).lower():
+            return name
+    raise UsageError("unknown %s %r (one of: %s)" % (what, text, ", ".join(
+        n.lower() for n in members)))
+
+
+def _set(logger, port, link, unit, args, display, progress, operator):
+    name = args.get("param", "")
+    spec = codec.PARAMS.get(name)
+    if spec is None or spec[0] != unit.kind:
+        known = [p[1] for p in codec.PARAMS.values() if p[0] == unit.kind]
+        raise UsageError("unknown parameter %r for %s %s (its parameters: %s)"
+                         % (name, unit.kind, unit.name, ", ".join(known) or "none"))
+    unit_text, scale = spec[2], spec[3]
+    value = units.parse(str(args.get("value", "")), unit_text)
+    codec.param_to_raw(name, value)  # the protocol's range, before anything is sent
+    before = link.param_get(unit.number, name)
+    after = link.param_set(unit.number, name, value)
+
+    def show(v):
+        return display.quantity(v, unit_text, digits(scale))
+
+    answer = after._asdict()
+    if after.result == "OK":
+        return _outcome("done", "%s of %s on %s is %s (was %s)" % (
+            name, unit.name, port.name, show(after.value), show(before.value)), answer=answer)
+    return _outcome("rejected", "%s of %s on %s stays %s: %s" % (
+        name, unit.name, port.name, show(after.value), _refusal(after.result)), after.result,
+        answer=answer)
+
+
+def _mode(logger, port, link, unit, args, display, progress, operator):
+    loop = _member("LOOP", args.get("loop"), "loop")
+    mode = _member("MODE", args.get("mode"), "mode")
+    ack = _command(link, unit, "SET_MODE", loop, mode)
+    return _ack_outcome(ack, "%s loop of %s on %s is %s" % (loop, unit.name, port.name, mode))
+
+
+def _dose(logger, port, link, unit, args, display, progress, operator):
+    pump = _member("OUT", args.get("pump"), "pump")
+    volume_ul = int(round(units.parse(str(args.get("volume", "")), "mL") * 1000))
+    if volume_ul < 1:
+        raise UsageError("a dose of %r is less than the 1 uL a board can dose" % args["volume"])
+
+    def ml(ul):
+        return display.quantity(ul / 1000, "mL", 3)
+
+    def tell(frame):
+        f = frame.fields()
+        percent = "" if f["progress"] == 255 else ", %d %%" % f["progress"]
+        progress("in progress: %s of %s into %s%s" % (ml(f["value"] or volume_ul),
+                                                       pump.lower(), unit.name, percent))
+
+    ack = _command(link, unit, "DOSE", pump, volume_ul, on_progress=tell)
+    if ack["result"] == "DONE":
+        text = "%s of %s into %s on %s" % (ml(ack["value"]), pump.lower(), unit.name, port.name)
+    elif ack["result"] == "FAILED":
+        text = "%s of %s delivered into %s" % (ml(ack["value"]), ml(volume_ul), unit.name)
+    else:
+        text = "dose of %s of %s into %s" % (ml(volume_ul), pump.lower(), unit.name)
+    return _ack_outcome(ack, text, volume_ul=volume_ul)
+
+
+def _ack(logger, port, link, unit, args, display, progress, operator):
+    alarm = _member("EVENT", args.get("alarm"), "alarm")
+    ack = _command(link, unit, "ACK_ALARM", alarm)
+    return _ack_outcome(ack, "%s acknowledged on %s on %s" % (alarm, unit.name, port.name))
+
+
+def _batch(logger, port, link, unit, args, display, progress, operator):
+    """A batch: every control loop of a vessel to AUTO (as a scenario's operator does), and a
+    batch row in the log; stopping it stops the unit's outputs and doses and turns the loops
+    OFF."""
+    action = args.get("action")
+    if action not in ("start", "stop"):
+        raise UsageError("batch takes start or stop, not %r" % action)
+    if unit.kind not in s.VERBS["SET_MODE"][0]:
+        raise UsageError("%s is a %s: batches run on %s" % (unit.name, unit.kind, " and ".join(
+            s.VERBS["SET_MODE"][0])))
+    mode = "AUTO" if action == "start" else "OFF"
+    acks = [] if action == "start" else [_command(link, unit, "STOP")]
+    acks += [_command(link, unit, "SET_MODE", loop, mode) for loop in s.ENUMS["LOOP"].values()]
+    refused = [a for a in acks if _WORDS.get(a["result"]) != "done"]
+    if refused:
+        return _ack_outcome(refused[0], "batch %s on %s: %s" % (
+            action, unit.name, refused[0]["verb"]))
+    logger.write("batch", port.src, unit.number, action == "start", time.time(), operator)
+    return _outcome("done", "batch %s on %s on %s (loops %s %s)" % (
+        {"start": "started", "stop": "stopped"}[action], unit.name, port.name,
+        ", ".join(s.ENUMS["LOOP"].values()), mode), cmd_id=acks[-1]["cmd_id"], answer=acks)
+
+
+_HANDLERS = {"set": _set, "mode": _mode, "dose": _dose, "ack": _ack, "batch": _batch}
+
+
+# -- status in words -------------------------------------------------------------------------
+
+def status_lines(boards, display=None, now=None):
+    """Lines a person reads for logger.status() data."""
+    display = display or Display()
+    now = now or time.time()
+    lines = []
+    for b in boards:
+        head = "%s (%s) on %s: %s" % (b["board"] or "?", b["board_id"] or "no HELLO yet",
+                                      b["port"], b["state"])
+        if b["state"] != "up":
+            head += " since %s" % time.strftime("%H:%M:%S", time.localtime(b["since"]))
+            if b.get("detail"):
+                head += " (%s)" % b["detail"]
+        lines.append(head)
+        if b.get("firmware"):
+            health = b.get("health") or {}
+            age = " last heartbeat %.1f s ago" % (now - health["host_time"]) if health else ""
+            lines.append("  firmware %s, boot %s (%s), uptime %s, state %s,%s" % (
+                b["firmware"], b["boot_count"], b["reset_cause"],
+                _duration(b.get("uptime_s")), health.get("state", "?"), age))
+        counters = b.get("counters")
+        if counters:
+            errors = sum(counters["errors"].values())
+            lines.append("  link: %d frames in, %d out, %d bad, %d lost, board saw %s bad; "
+                         "speed %gx" % (counters["rx_frames"], counters["tx_frames"], errors,
+                                        counters["rx_lost"], counters["board_rx_errors"],
+                                        b.get("speed", 1)))
+        for u in b["units"]:
+            if u["kind"] == "board":
+                continue
+            lines.append("  %s" % unit_line(u, display, now))
+    return lines
+
+
+def unit_line(u, display, now):
+    """One unit's latest telemetry in words: "v0 vessel: pH 1.712 (sp 1.700 AUTO) ..."."""
+    fields = u.get("fields")
+    if fields is None:
+        return "%s %s: no telemetry yet" % (u["unit"], u["kind"])
+    msg_id = codec.message_id(u["msg"])
+    spec = {f[0]: f for f in s.FIELDS[msg_id]}
+    parts = []
+    for name, value in fields.items():
+        if name in ("unit", "sensor_ok"):
+            continue
+        _n, _code, scale, unit, enum, bits = spec[name]
+        if name == "alarms":
+            parts.append("alarms " + (alarm_names(u["kind"], value) or "none"))
+        elif bits:
+            on = [b.lower() for i, b in sorted(s.ENUMS[bits].items()) if value >> i & 1]
+            parts.append("%s %s" % (name, ",".join(on) or "none"))
+        elif enum or unit is None:
+            parts.append("%s %s" % (name, value))
+        else:
+            parts.append("%s %s" % (name, display.quantity(value, unit, digits(scale))))
+    return "%s %s (%.0f s ago): %s" % (u["unit"], u["kind"], now - u["host_time"],
+                                       ", ".join(parts))
+
+
+def alarm_names(kind, bits):
+    """The EVENT names of a unit's alarms bits, e.g. "PH_HIGH,DOSE_LIMIT"."""
+    base = boardinfo.ALARM_BASE.get(kind)
+    if base is None or not bits:
+        return ""
+    return ",".join(s.ENUMS["EVENT"].get(base + i, str(base + i))
+                    for i in range(32) if bits >> i & 1)
+
+
+def _duration(seconds):
+    if seconds is None:
+        return "?"
+    h, rest = divmod(int(seconds), 3600)
+    return "%d:%02d:%02d" % (h, rest // 60, rest % 60)
+
+
+def event_words(board, unit_name, f, display):
+    """An EVENT in words: "sim v0 PH_HIGH raised (ALARM): 2.412 pH, limit 2.300 pH"."""
+    unit = boardinfo.EVENT_UNITS.get(f["code"])
+    text = "%s %s %s %s (%s)" % (board, unit_name, f["code"], f["kind"].lower(), f["severity"])
+    if unit is not None and f["kind"] != "ACKNOWLEDGED":
+        text += ": %s, limit %s" % (display.quantity(f["value"], unit, 3),
+                                    display.quantity(f["limit"], unit, 3))
+    return text
