@@ -32,6 +32,8 @@ from sim.world import World
 _IPPROTO_TCP = 6
 _TCP_NODELAY = 1
 _CATCH_UP_MS = 1000  # a paced bench that fell this far behind real time stops catching up
+_HOST_SLACK_MS = 2000  # simulated: how far the board's clock may run ahead of its host
+_HOST_WAIT_MS = 200  # real: how long the board waits for a host before taking it as gone
 _board = None  # the board this process simulates (one per process), as `machine` is one
 
 
@@ -98,6 +100,20 @@ class Uart:
         self._beat_ms = heartbeat_ms
         self._due_ms = 0 if heartbeat else None  # sim time of the next host heartbeat
         self._between_frames = True  # the client's stream is at a frame boundary
+        self._host_ms = None  # sim time of the host's last bytes; None: no host (any more)
+
+    def keep_pace_with_host(self):
+        # A host answers each board heartbeat. On a fast bench its answer can come later, in
+        # board time, than the board's link timeout (5.5 board s: 9 ms of real time at
+        # 600x) while the host's process waits for a core: a link loss no real board would
+        # see. So while a host is talking, the board's clock does not run more than
+        # _HOST_SLACK_MS ahead of the host's last bytes: it waits for them, up to
+        # _HOST_WAIT_MS of real time, and then takes the host as gone (its own link-loss
+        # rule then counts as on a board, in board time).
+        host = self._host_ms
+        if host is not None and self._world.now_ms - host > _HOST_SLACK_MS:
+            if not self._stream.wait(_HOST_WAIT_MS):
+                self._host_ms = None
 
     def readinto(self, buf):
         due = self._due_ms
@@ -109,6 +125,7 @@ class Uart:
         n = self._stream.readinto(buf)
         if n:
             self._between_frames = buf[n - 1] == 0
+            self._host_ms = self._world.now_ms
         return n
 
     def write(self, buf):
@@ -181,6 +198,7 @@ class Board:
         """Let d_ms of simulated time pass: the plants step, then the host's events, the
         watchdog and exits are acted on, then the pace is kept."""
         # Hot path (once per firmware pass): few locals, see World.advance_to.
+        self.uart.keep_pace_with_host()
         self.world.advance_to(self.world.now_ms + d_ms)
         self.after_sleep()
         if self._speed:
