@@ -181,8 +181,7 @@ MESSAGES = {
 
 # COMMAND checks (spec: verbs), 5 ints for VERB value v from VERB_CHECKS[5 * v]: the
 # units that take it (bit 0 the board, bit 1 + i unit kind i of UNIT_KINDS), then the
-# min and max of arg0 and of arg1. VERB_VALUES[2 * v + argument number]: the values
-# allowed, for an argument whose range has gaps.
+# min and max of arg0 and of arg1.
 VERB_CHECKS = (
     7, 0, 0, 0, 0,  # PING
     2, 0, 2, 0, 2,  # SET_MODE
@@ -196,8 +195,12 @@ VERB_CHECKS = (
     1, 0, 0, 0, 0,  # REBOOT
     1, 0, 0, 0, 0,  # TO_REPL
 )
+
+# VERB_VALUES[2 * v + argument number]: the values allowed, for a COMMAND argument whose
+# range has gaps.
 VERB_VALUES = {
-    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),  # ACK_ALARM arg0
+    # ACK_ALARM arg0
+    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)
