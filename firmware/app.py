@@ -55,30 +55,25 @@ class Runtime:
         # is wiring.py kept, which makes the outputs and inputs and reports the boot: it runs
         # once per boot, so it is dropped again before the units and the link are built
         # (unless someone had imported it before), and the two never take heap together.
-        # Modules are imported first (the unit kinds, wiring and the drivers it imports) and
-        # the outputs and inputs made next, before the flash is read and written: code and
-        # long-lived objects then do not sit between the holes that file handling leaves,
-        # which lowers the heap a board needs (4 KB of 100 on a 32-bit port, .mpy form), and
-        # every output is de-energised at once.
-        specs = unit_specs(board)
         keep = "wiring" in sys.modules
         import wiring
 
         clock = hal.clock
         self.hal = hal
         self._watchdog_ms = board["watchdog_ms"]
-        self.outputs = wiring.outputs(hal, board)
-        inputs, scans = wiring.inputs(hal, board)
         self.uptime = Uptime(clock, hal.uptime_start_ms)
         self.events = events = EventQueue(self.uptime)
         self.state = store.State(fs, hal.flash_dir)
         self.state.boot(hal.reset_cause())
+        specs = unit_specs(board)
         self.params = Params(
             fs, hal.flash_dir, [(s["name"], c.KIND) for s, c in specs], board["hw_limits"]
         )
         self.params.load()
         self.params.on_set = self._on_param
+        self.outputs = wiring.outputs(hal, board)
         self.safety = Safety(list(self.outputs.values()), events)
+        inputs, scans = wiring.inputs(hal, board)
         wiring.boot_events(self)
         if not keep:
             sys.modules.pop("wiring", None)
