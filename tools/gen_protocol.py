@@ -261,6 +261,10 @@ TABLE_DOCS = {
     "PARAMS": "Parameters: (kind, name, unit, scale, raw min, raw max, raw default, hw_limit "
     "key)",
     "PARAM_ORDER": "(kind, params whose values must increase strictly)",
+    "KIND_PARAMS": "The parameters as a board keeps them, for each unit kind: (kind, its "
+    "params in spec order as (name, raw min, raw max, raw default, None or (hw_limit key, "
+    "scale)), its order chains as positions among them). Nothing a board does not use: each "
+    "string or float in a const() table is a heap object of its own there.",
 }
 
 
@@ -285,6 +289,19 @@ def tables(spec):
             f"{df}, {hw!r}),"
         )
     order = ["("] + [f'    ("{c["kind"]}", {tuple(c["params"])!r}),' for c in spec["order"]]
+    by_kind = ["("]
+    for kind in ["board"] + [u["kind"] for u in spec["unit"]]:
+        names = [p["name"] for p in spec["param"] if p["kind"] == kind]
+        by_kind.append(f'    ("{kind}", (')
+        for p in spec["param"]:
+            if p["kind"] == kind:
+                lo, hi, df = (to_raw(p[k], p["scale"]) for k in ("min", "max", "default"))
+                hw = (p["hw_limit"], p["scale"]) if "hw_limit" in p else None
+                by_kind.append(f'        ("{p["name"]}", {lo}, {hi}, {df}, {hw!r}),')
+        chains = [
+            tuple(names.index(n) for n in c["params"]) for c in spec["order"] if c["kind"] == kind
+        ]
+        by_kind.append(f"    ), {tuple(chains)!r}),")
     checks, values = _verb_checks(spec)
     sources = {
         "MESSAGES": messages + ["}"],
@@ -293,6 +310,7 @@ def tables(spec):
         "UNIT_KINDS": kinds + [")"],
         "PARAMS": params + [")"],
         "PARAM_ORDER": order + [")"],
+        "KIND_PARAMS": by_kind + [")"],
     }
     wrap = textwrap.TextWrapper(88, initial_indent="# ", subsequent_indent="# ")
     return [(name, wrap.wrap(TABLE_DOCS[name]), "\n".join(src)) for name, src in sources.items()]

@@ -1,6 +1,6 @@
 # pilotedge: parameters of the board and its units: ranges, hw limits, persistence (MIT).
 #
-# Ranges come from the spec (messages.PARAMS). A board's hw_limits, keyed by a param's
+# Ranges come from the spec (messages.KIND_PARAMS). A board's hw_limits, keyed by a param's
 # hw_limit name, can only lower its maximum, so no PARAM_SET and no stored config can exceed
 # a hardware-safe value. Values are kept as raw wire integers (value / scale), the form the
 # store persists and the units read, so no float rounding drifts a stored value.
@@ -16,34 +16,36 @@ _PARAM_RESULT_OK = const(0)
 _PARAM_RESULT_UNKNOWN = const(1)
 _PARAM_RESULT_OUT_OF_RANGE = const(2)
 _PARAM_RESULT_STORE_FAILED = const(4)
-# Parameters: (kind, name, unit, scale, raw min, raw max, raw default, hw_limit key)
-_PARAMS = const((
-    ("board", "tlm_period", "ms", 1, 200, 60000, 1000, None),
-    ("vessel", "ph_sp", "pH", 0.001, 800, 4000, 1700, None),
-    ("vessel", "temp_sp", "degC", 0.01, 1500, 8000, 3500, None),
-    ("vessel", "ph_low", "pH", 0.001, 500, 4000, 1300, None),
-    ("vessel", "ph_high", "pH", 0.001, 500, 5000, 2300, None),
-    ("vessel", "temp_high", "degC", 0.01, 2000, 9000, 4500, None),
-    ("vessel", "heater_max", "percent", 1, 0, 100, 100, 'heater_max_pct'),
-    ("vessel", "pump_duty_max", "percent", 1, 0, 100, 50, 'pump_max_duty_pct'),
-    ("vessel", "acid_ml_hour", "mL", 0.001, 0, 2000000, 100000, None),
-    ("vessel", "acid_ml_day", "mL", 0.001, 0, 20000000, 500000, None),
-    ("vessel", "base_ml_hour", "mL", 0.001, 0, 2000000, 100000, None),
-    ("vessel", "base_ml_day", "mL", 0.001, 0, 20000000, 500000, None),
-    ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
-    ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
-    ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
-    ("canister", "t_mol", "degC", 0.01, 0, 10000, 4500, None),
-    ("canister", "t_rsl", "degC", 0.01, 0, 10000, 5500, None),
-    ("canister", "t_msl", "degC", 0.01, 0, 10000, 6500, None),
-    ("canister", "capacity", "NL", 0.1, 10, 100000, 1000, None),
-))
-# (kind, params whose values must increase strictly)
-_PARAM_ORDER = const((
-    ("vessel", ('ph_low', 'ph_sp', 'ph_high')),
-    ("vessel", ('temp_sp', 'temp_high')),
-    ("canister", ('p_mol', 'p_rsl', 'p_msl')),
-    ("canister", ('t_mol', 't_rsl', 't_msl')),
+# The parameters as a board keeps them, for each unit kind: (kind, its params in spec
+# order as (name, raw min, raw max, raw default, None or (hw_limit key, scale)), its
+# order chains as positions among them). Nothing a board does not use: each string or
+# float in a const() table is a heap object of its own there.
+_KIND_PARAMS = const((
+    ("board", (
+        ("tlm_period", 200, 60000, 1000, None),
+    ), ()),
+    ("vessel", (
+        ("ph_sp", 800, 4000, 1700, None),
+        ("temp_sp", 1500, 8000, 3500, None),
+        ("ph_low", 500, 4000, 1300, None),
+        ("ph_high", 500, 5000, 2300, None),
+        ("temp_high", 2000, 9000, 4500, None),
+        ("heater_max", 0, 100, 100, ('heater_max_pct', 1)),
+        ("pump_duty_max", 0, 100, 50, ('pump_max_duty_pct', 1)),
+        ("acid_ml_hour", 0, 2000000, 100000, None),
+        ("acid_ml_day", 0, 20000000, 500000, None),
+        ("base_ml_hour", 0, 2000000, 100000, None),
+        ("base_ml_day", 0, 20000000, 500000, None),
+    ), ((2, 0, 3), (1, 4))),
+    ("canister", (
+        ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
+        ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),
+        ("p_msl", 1000, 40000, 28000, ('pressure_msl_max_bar', 0.001)),
+        ("t_mol", 0, 10000, 4500, None),
+        ("t_rsl", 0, 10000, 5500, None),
+        ("t_msl", 0, 10000, 6500, None),
+        ("capacity", 10, 100000, 1000, None),
+    ), ((0, 1, 2), (3, 4, 5))),
 ))
 # END GENERATED
 
@@ -52,13 +54,16 @@ BOARD = "board"  # config key and param kind of the board's own parameters
 
 
 def _specs(hw_limits):
-    # kind -> [(name, raw_min, raw_max, raw_default)], spec order, hw limits applied.
+    # kind -> [(name, raw_min, raw_max, raw_default, hw)], spec order, hw limits applied: the
+    # spec's own rows, but a new one for a param whose maximum the board lowers.
     specs = {}
-    for kind, name, _unit, scale, lo, hi, default, hw in _PARAMS:
-        if hw is not None and hw in hw_limits:
-            hi = min(hi, int(round(hw_limits[hw] / scale)))
-            default = min(default, hi)
-        specs.setdefault(kind, []).append((name, lo, hi, default))
+    for kind, params, _chains in _KIND_PARAMS:
+        rows = specs[kind] = list(params)
+        for i in range(len(rows)):
+            name, lo, hi, default, hw = rows[i]
+            if hw is not None and hw[0] in hw_limits:
+                hi = min(hi, int(round(hw_limits[hw[0]] / hw[1])))
+                rows[i] = (name, lo, hi, min(default, hi), hw)
     return specs
 
 
@@ -101,24 +106,27 @@ class Params:
                 if key not in known:
                     raise ValueError(u + "." + key)
             values = {}
-            for name, lo, hi, default in specs:
+            for name, lo, hi, default, _hw in specs:
                 v = stored.get(name, default)
                 if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                     raise ValueError(u + "." + name)
                 values[name] = v
-            self._check_order(self._kinds[u], values)
+            self._check_order(self._kinds[u], specs, values)
             out[u] = values
         return out
 
     @staticmethod
-    def _check_order(kind, values):
-        # The spec's cross-field rules (PARAM_ORDER): each chain strictly increasing.
-        for chain_kind, chain in _PARAM_ORDER:
+    def _check_order(kind, specs, values):
+        # The spec's cross-field rules (chains of positions in specs): each strictly
+        # increasing.
+        for chain_kind, _params, chains in _KIND_PARAMS:
             if chain_kind != kind:
                 continue
-            for i in range(1, len(chain)):
-                if values[chain[i - 1]] >= values[chain[i]]:
-                    raise ValueError(chain[i])
+            for chain in chains:
+                for i in range(1, len(chain)):
+                    name = specs[chain[i]][0]
+                    if values[specs[chain[i - 1]][0]] >= values[name]:
+                        raise ValueError(name)
 
     def load(self):
         # Returns the store source (store.LOADED ... store.DEFAULTS); never raises.
@@ -177,7 +185,7 @@ class Params:
         if found is None:
             return name, 0, 0xFFFF, 0, _PARAM_RESULT_UNKNOWN
         u, specs, i = found
-        pname, lo, hi, _default = specs[i]
+        pname, lo, hi, _default, _hw = specs[i]
         values = self.values[u]
         old = values[pname]
         result = _PARAM_RESULT_OK
@@ -186,7 +194,7 @@ class Params:
         elif value != old:
             values[pname] = value
             try:
-                self._check_order(self._kinds[u], values)
+                self._check_order(self._kinds[u], specs, values)
             except ValueError:
                 values[pname] = old
                 result = _PARAM_RESULT_OUT_OF_RANGE
