@@ -28,11 +28,14 @@ _BOOL = const(3)
 _DICT = const(4)
 _LIST = const(5)
 _KIND_NAMES = ("a string", "an integer", "a number", "true or false", "an object", "a list")
+_OPT = const(8)  # kind | _OPT: an optional key
 
-# Field specs: key -> kind; a trailing "?" marks an optional key.
+# Field specs: key -> kind. Keys are names the firmware uses anyway: a board keeps every
+# string of this module that MicroPython interns (a name, or text of at most 10 characters)
+# after it dropped the module, so the checker adds no "key?" or ".key" of its own.
 _BOARD = {
     "board": _STR,
-    "description?": _STR,
+    "description": _STR | _OPT,
     "mcu": _STR,
     "hal": _STR,
     "protocol_port": _STR,
@@ -46,38 +49,38 @@ _BOARD = {
     "units": _DICT,
     "hw_limits": _DICT,
     "watchdog_ms": _INT,
-    "watchdog_max_ms?": _INT,
-    "heap_bytes?": _INT,
-    "pins?": _DICT,
+    "watchdog_max_ms": _INT | _OPT,
+    "heap_bytes": _INT | _OPT,
+    "pins": _DICT | _OPT,
 }
-_UART = {"id": _INT, "baud": _INT, "tx?": _INT, "rx?": _INT}
-_I2C = {"id": _INT, "freq": _INT, "sda?": _INT, "scl?": _INT, "soft?": _BOOL}
+_UART = {"id": _INT, "baud": _INT, "tx": _INT | _OPT, "rx": _INT | _OPT}
+_I2C = {"id": _INT, "freq": _INT, "sda": _INT | _OPT, "scl": _INT | _OPT, "soft": _BOOL | _OPT}
 _ONEWIRE = {"pin": _STR}
 _SPI = {
     "id": _INT,
     "baud": _INT,
     "polarity": _INT,
     "phase": _INT,
-    "sck?": _INT,
-    "mosi?": _INT,
-    "miso?": _INT,
+    "sck": _INT | _OPT,
+    "mosi": _INT | _OPT,
+    "miso": _INT | _OPT,
 }
-_ADC = {"bus": _STR, "addr": _INT, "sps?": _INT}
+_ADC = {"bus": _STR, "addr": _INT, "sps": _INT | _OPT}
 _ADS_INPUT = {"driver": _STR, "adc": _STR, "channel": _STR, "fsr_mv": _INT}
 _SENSORS = {
-    "ads1115": dict(_ADS_INPUT, **{"kind": _STR, "supply_channel?": _STR, "range_bar?": _LIST}),
+    "ads1115": dict(
+        _ADS_INPUT, kind=_STR, supply_channel=_STR | _OPT, range_bar=_LIST | _OPT
+    ),
     "ntc": dict(
         _ADS_INPUT,
-        **{
-            "supply_channel": _STR,
-            "r_series_ohm": _NUM,
-            "r0_ohm": _NUM,
-            "beta_k": _NUM,
-            "sh?": _LIST,
-            "ntc_side?": _STR,
-        },
+        supply_channel=_STR,
+        r_series_ohm=_NUM,
+        r0_ohm=_NUM,
+        beta_k=_NUM,
+        sh=_LIST | _OPT,
+        ntc_side=_STR | _OPT,
     ),
-    "ds18b20": {"driver": _STR, "bus": _STR, "rom?": _STR},
+    "ds18b20": {"driver": _STR, "bus": _STR, "rom": _STR | _OPT},
     "max31865": {
         "driver": _STR,
         "bus": _STR,
@@ -85,25 +88,31 @@ _SENSORS = {
         "r_ref_ohm": _NUM,
         "r0_ohm": _NUM,
         "wires": _INT,
-        "filter_hz?": _INT,
+        "filter_hz": _INT | _OPT,
     },
 }
 _ADS_KINDS = ("ph_mv", "orp_mv", "ratiometric")
 _TEMP_DRIVERS = ("ds18b20", "max31865", "ntc")
-_OUTPUT = {"pin": _STR, "active_high": _BOOL, "deadman_ms": _INT, "window_ms?": _INT}
+_OUTPUT = {"pin": _STR, "active_high": _BOOL, "deadman_ms": _INT, "window_ms": _INT | _OPT}
 _VESSEL = {
     "name": _STR,
     "ph": _STR,
     "temp": _STR,
-    "orp?": _STR,
+    "orp": _STR | _OPT,
     "acid": _STR,
-    "base?": _STR,
+    "base": _STR | _OPT,
     "heater": _STR,
-    "aeration?": _STR,
+    "aeration": _STR | _OPT,
     "pump_ml_per_min": _NUM,
     "heater_w": _NUM,
 }
-_CANISTER = {"name": _STR, "pressure": _STR, "shell": _STR, "ambient?": _STR, "inlet?": _STR}
+_CANISTER = {
+    "name": _STR,
+    "pressure": _STR,
+    "shell": _STR,
+    "ambient": _STR | _OPT,
+    "inlet": _STR | _OPT,
+}
 # The board-file schema entry of each unit kind of the spec (UNIT_KINDS; adding a kind:
 # firmware/units/README.md): its fields (numbers must be > 0), its sensor roles and the
 # sensor kind each needs ("temp": any thermometer driver), and its output roles, True for
@@ -152,14 +161,14 @@ def _fields(obj, path, spec):
     if not isinstance(obj, dict):
         _fail(path, "must be an object")
     for key in obj:
-        if key not in spec and key + "?" not in spec:
+        if key not in spec:
             _fail(_join(path, key), "unknown key")
-    for spec_key, kind in spec.items():
-        key = spec_key.rstrip("?")
+    for key, kind in spec.items():
         if key not in obj:
-            if spec_key == key:
+            if not kind & _OPT:
                 _fail(_join(path, key), "missing")
             continue
+        kind &= ~_OPT
         if not _is(obj[key], kind):
             _fail(_join(path, key), "must be " + _KIND_NAMES[kind])
 
@@ -206,9 +215,9 @@ def validate(board):
     _buses(board)
     _sensors(board)
     for _, entry, path in _entries(board, "outputs", _OUTPUT):
-        _positive(entry["deadman_ms"], path + ".deadman_ms")
+        _positive(entry["deadman_ms"], _join(path, "deadman_ms"))
         if "window_ms" in entry:
-            _positive(entry["window_ms"], path + ".window_ms")
+            _positive(entry["window_ms"], _join(path, "window_ms"))
     _units(board)
     limits = board["hw_limits"]
     _fields(limits, "hw_limits", _HW_LIMITS)
@@ -222,20 +231,20 @@ def validate(board):
 
 def _buses(board):
     for _, entry, path in _entries(board, "uart", _UART):
-        _positive(entry["baud"], path + ".baud")
+        _positive(entry["baud"], _join(path, "baud"))
     if board["protocol_port"] == "uart":
         _ref(board, "uart", "protocol", "protocol_port")
     for _, entry, path in _entries(board, "i2c", _I2C):
-        _positive(entry["freq"], path + ".freq")
+        _positive(entry["freq"], _join(path, "freq"))
     _entries(board, "onewire", _ONEWIRE)
     for _, entry, path in _entries(board, "spi", _SPI):
-        _positive(entry["baud"], path + ".baud")
-        _one_of(entry["polarity"], (0, 1), path + ".polarity")
-        _one_of(entry["phase"], (0, 1), path + ".phase")
+        _positive(entry["baud"], _join(path, "baud"))
+        _one_of(entry["polarity"], (0, 1), _join(path, "polarity"))
+        _one_of(entry["phase"], (0, 1), _join(path, "phase"))
     for _, entry, path in _entries(board, "adc", _ADC):
-        _ref(board, "i2c", entry["bus"], path + ".bus")
-        _one_of(entry["addr"], (0x48, 0x49, 0x4A, 0x4B), path + ".addr")
-        _one_of(entry.get("sps", 128), ads1115.SPS, path + ".sps")
+        _ref(board, "i2c", entry["bus"], _join(path, "bus"))
+        _one_of(entry["addr"], (0x48, 0x49, 0x4A, 0x4B), _join(path, "addr"))
+        _one_of(entry.get("sps", 128), ads1115.SPS, _join(path, "sps"))
 
 
 def _sensors(board):
@@ -243,19 +252,20 @@ def _sensors(board):
     for name, entry in board["sensors"].items():
         path = "sensors." + name
         driver = entry.get("driver") if isinstance(entry, dict) else None
-        driver = _one_of(driver, _SENSORS, path + ".driver")
+        driver = _one_of(driver, _SENSORS, _join(path, "driver"))
         _fields(entry, path, _SENSORS[driver])
         if "adc" in entry:
             _ads_input(board, entry, path)
         elif driver == "ds18b20":
-            _ref(board, "onewire", entry["bus"], path + ".bus")
-            roms.setdefault(entry["bus"], []).append(_rom(entry.get("rom", ""), path + ".rom"))
+            _ref(board, "onewire", entry["bus"], _join(path, "bus"))
+            rom = _rom(entry.get("rom", ""), _join(path, "rom"))
+            roms.setdefault(entry["bus"], []).append(rom)
         else:
-            _ref(board, "spi", entry["bus"], path + ".bus")
-            _one_of(entry["wires"], (2, 3, 4), path + ".wires")
-            _one_of(entry.get("filter_hz", 50), (50, 60), path + ".filter_hz")
-            _positive(entry["r_ref_ohm"], path + ".r_ref_ohm")
-            _positive(entry["r0_ohm"], path + ".r0_ohm")
+            _ref(board, "spi", entry["bus"], _join(path, "bus"))
+            _one_of(entry["wires"], (2, 3, 4), _join(path, "wires"))
+            _one_of(entry.get("filter_hz", 50), (50, 60), _join(path, "filter_hz"))
+            _positive(entry["r_ref_ohm"], _join(path, "r_ref_ohm"))
+            _positive(entry["r0_ohm"], _join(path, "r0_ohm"))
     for bus, codes in roms.items():
         if "" in codes and len(codes) > 1:
             _fail("onewire." + bus, "a sensor without rom (Skip ROM) must be alone on its bus")
@@ -264,31 +274,31 @@ def _sensors(board):
 
 
 def _ads_input(board, entry, path):
-    _ref(board, "adc", entry["adc"], path + ".adc")
-    _one_of(entry["channel"], ads1115.MUX, path + ".channel")
-    _one_of(entry["fsr_mv"], ads1115.PGA, path + ".fsr_mv")
+    _ref(board, "adc", entry["adc"], _join(path, "adc"))
+    _one_of(entry["channel"], ads1115.MUX, _join(path, "channel"))
+    _one_of(entry["fsr_mv"], ads1115.PGA, _join(path, "fsr_mv"))
     supply = entry.get("supply_channel")
     if supply is not None:
-        _one_of(supply, ads1115.MUX, path + ".supply_channel")
+        _one_of(supply, ads1115.MUX, _join(path, "supply_channel"))
         if supply == entry["channel"]:
-            _fail(path + ".supply_channel", "must differ from channel")
+            _fail(_join(path, "supply_channel"), "must differ from channel")
     if entry["driver"] == "ntc":
         for key in ("r_series_ohm", "r0_ohm", "beta_k"):
-            _positive(entry[key], path + "." + key)
-        _one_of(entry.get("ntc_side", "low"), ("low", "high"), path + ".ntc_side")
+            _positive(entry[key], _join(path, key))
+        _one_of(entry.get("ntc_side", "low"), ("low", "high"), _join(path, "ntc_side"))
         sh = entry.get("sh")
         if sh is not None and (len(sh) != 3 or not all(_is(c, _NUM) for c in sh)):
-            _fail(path + ".sh", "must be [a, b, c]")
+            _fail(_join(path, "sh"), "must be [a, b, c]")
         return
-    _one_of(entry["kind"], _ADS_KINDS, path + ".kind")
+    _one_of(entry["kind"], _ADS_KINDS, _join(path, "kind"))
     if entry["kind"] == "ratiometric":
         if supply is None:
-            _fail(path + ".supply_channel", "missing (needed by a ratiometric sensor)")
+            _fail(_join(path, "supply_channel"), "missing (needed by a ratiometric sensor)")
         span = entry.get("range_bar")
         if span is None or len(span) != 2 or not all(_is(v, _NUM) for v in span):
-            _fail(path + ".range_bar", "must be [low, high]")
+            _fail(_join(path, "range_bar"), "must be [low, high]")
         elif span[0] >= span[1]:
-            _fail(path + ".range_bar", "low must be below high")
+            _fail(_join(path, "range_bar"), "low must be below high")
 
 
 def _rom(rom, path):
@@ -313,7 +323,7 @@ def _sensor_kind(board, name):
 
 def _units(board):
     units = board["units"]
-    _fields(units, "units", {section + "?": _LIST for _kind, section, _at in _UNIT_KINDS})
+    _fields(units, "units", {section: _LIST | _OPT for _kind, section, _at in _UNIT_KINDS})
     names = []
     used_outputs = {}
     for kind, section, _at in _UNIT_KINDS:
@@ -322,21 +332,20 @@ def _units(board):
             path = "units.%s[%d]" % (section, i)
             _fields(unit, path, spec)
             if unit["name"] in names:
-                _fail(path + ".name", "%r is used twice" % unit["name"])
+                _fail(_join(path, "name"), "%r is used twice" % unit["name"])
             names.append(unit["name"])
             for role, sensor_kind in sensors.items():
                 if role in unit:
-                    _ref(board, "sensors", unit[role], path + "." + role)
+                    _ref(board, "sensors", unit[role], _join(path, role))
                     if _sensor_kind(board, unit[role]) != sensor_kind:
                         what = "%r is not a %s sensor" % (unit[role], sensor_kind)
-                        _fail(path + "." + role, what)
+                        _fail(_join(path, role), what)
             for role, windowed in outputs.items():
                 if role in unit:
-                    _unit_output(board, unit[role], windowed, path + "." + role, used_outputs)
+                    _unit_output(board, unit[role], windowed, _join(path, role), used_outputs)
             for key, kind_of in spec.items():
-                key = key.rstrip("?")
-                if kind_of == _NUM and key in unit:
-                    _positive(unit[key], path + "." + key)
+                if kind_of & ~_OPT == _NUM and key in unit:
+                    _positive(unit[key], _join(path, key))
 
 
 def _unit_output(board, output, windowed, path, used_outputs):
