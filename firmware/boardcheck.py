@@ -27,7 +27,7 @@ _NUM = const(2)
 _BOOL = const(3)
 _DICT = const(4)
 _LIST = const(5)
-_KIND_NAMES = ("a string", "an integer", "a number", "true or false", "an object", "a list")
+_KIND_NAMES = const(("a string", "an integer", "a number", "true or false", "an object", "a list"))
 _OPT = const(8)  # kind | _OPT: an optional key
 
 # Field specs: key -> kind. Keys are names the firmware uses anyway: a board keeps every
@@ -91,8 +91,8 @@ _SENSORS = {
         "filter_hz": _INT | _OPT,
     },
 }
-_ADS_KINDS = ("ph_mv", "orp_mv", "ratiometric")
-_TEMP_DRIVERS = ("ds18b20", "max31865", "ntc")
+_ADS_KINDS = const(("ph_mv", "orp_mv", "ratiometric"))
+_TEMP_DRIVERS = const(("ds18b20", "max31865", "ntc"))
 _OUTPUT = {"pin": _STR, "active_high": _BOOL, "deadman_ms": _INT, "window_ms": _INT | _OPT}
 _VESSEL = {
     "name": _STR,

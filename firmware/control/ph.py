@@ -4,19 +4,21 @@
 # offset at pH 7 (docs/references.md §2.1); the calibration issue replaces offset/slope with fitted
 # values per electrode. The doser is the simple policy the pH-control issue will replace.
 
+from compat import const
+
 NERNST_MV_PER_K = 0.198421  # ln(10) R / F, mV per K per pH [S28]
-KELVIN = 273.15
-PH_ISO = 7.0  # isopotential point: 0 mV at pH 7 for an ideal electrode [S27]
+_KELVIN = const(273.15)
+_PH_ISO = const(7.0)  # isopotential point: 0 mV at pH 7 for an ideal electrode [S27]
 
 
 def slope_mv(temp_c, slope_pct=100.0):
     # Electrode slope in mV/pH at temp_c (59.16 at 25 degC for 100 %).
-    return NERNST_MV_PER_K * (temp_c + KELVIN) * slope_pct / 100.0
+    return NERNST_MV_PER_K * (temp_c + _KELVIN) * slope_pct / 100.0
 
 
 def ph_from_mv(mv, temp_c, offset_mv=0.0, slope_pct=100.0):
     # E = offset - slope * (pH - 7): acid (low pH) reads positive mV.
-    return PH_ISO - (mv - offset_mv) / slope_mv(temp_c, slope_pct)
+    return _PH_ISO - (mv - offset_mv) / slope_mv(temp_c, slope_pct)
 
 
 class PulseDoser:

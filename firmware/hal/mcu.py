@@ -27,16 +27,16 @@ _RESET_UNKNOWN = const(255)
 
 # machine.<name> -> protocol RESET_* value. A port without a name (RP2040 has no
 # DEEPSLEEP_RESET or BROWNOUT_RESET) just never reports that cause.
-_RESET_CAUSES = (
+_RESET_CAUSES = const((
     ("PWRON_RESET", _RESET_POWER_ON),
     ("HARD_RESET", _RESET_HARD),
     ("WDT_RESET", _RESET_WATCHDOG),
     ("SOFT_RESET", _RESET_SOFT),
     ("DEEPSLEEP_RESET", _RESET_DEEPSLEEP),
     ("BROWNOUT_RESET", _RESET_BROWNOUT),
-)
+))
 # UART receive buffer: 100 ms of 115200 baud, so a slow scheduler pass drops no bytes.
-_UART_RXBUF = 1152
+_UART_RXBUF = const(1152)
 
 
 class _Clock:

@@ -64,14 +64,14 @@ _SENSOR_P = const(0)  # sensor_ok bits and SENSOR_FAULT indexes
 _SENSOR_SHELL = const(1)
 _SENSOR_AMBIENT = const(2)
 _ALARM_BASE = const(40)  # alarms bit = EVENT code - 40 (PRESSURE_HIGH bit 0 ... TRIP bit 3)
-_TRIP_BIT = 1 << (_EVENT_TRIP - _ALARM_BASE)
+_TRIP_BIT = const(1 << (_EVENT_TRIP - _ALARM_BASE))
 # Debounce counts at 10 Hz = response times 500 / 300 / 200 ms.
-_P_COUNTS = (5, 3, 2)
-_T_COUNTS = (5, 5, 3)
+_P_COUNTS = const((5, 3, 2))
+_T_COUNTS = const((5, 5, 3))
 _HISTORY = const(10)  # pressure samples kept: 1 s, for the discharge trend
 _DISCHARGE_MBAR_PER_S = const(20)  # placeholder: a faster fall with the inlet shut = discharging
-_TEMP_MIN_C = -40.0
-_TEMP_MAX_C = 150.0
+_TEMP_MIN_C = const(-40.0)
+_TEMP_MAX_C = const(150.0)
 
 
 class Canister(Unit):

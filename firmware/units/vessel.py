@@ -76,19 +76,19 @@ _SENSOR_PH = const(0)  # sensor_ok bits and SENSOR_FAULT indexes
 _SENSOR_TEMP = const(1)
 _SENSOR_ORP = const(2)
 # Plausibility: beyond these the electrode or front end is broken, not the broth.
-_PH_MIN = -1.0
-_PH_MAX = 15.0
-_TEMP_MIN_C = -5.0
-_TEMP_MAX_C = 110.0
-_ORP_MAX_MV = 1000.0
+_PH_MIN = const(-1.0)
+_PH_MAX = const(15.0)
+_TEMP_MIN_C = const(-5.0)
+_TEMP_MAX_C = const(110.0)
+_ORP_MAX_MV = const(1000.0)
 # Placeholder tuning for ~10 L and 300 W (docs/references.md §1.5: tau of hours, <= 0.43 K/min).
-_KP_PCT_PER_K = 20.0
-_KI_PCT_PER_KS = 0.02
-_PH_DEADBAND = 0.1
+_KP_PCT_PER_K = const(20.0)
+_KI_PCT_PER_KS = const(0.02)
+_PH_DEADBAND = const(0.1)
 _PH_PULSE_UL = const(1000)
 _PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (docs/references.md §1.4)
 _ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... DOSE_LIMIT bit 6)
-_ALARM_CODES = (_EVENT_PH_LOW, _EVENT_PH_HIGH, _EVENT_TEMP_HIGH, _EVENT_SENSOR_FAULT)
+_ALARM_CODES = const((_EVENT_PH_LOW, _EVENT_PH_HIGH, _EVENT_TEMP_HIGH, _EVENT_SENSOR_FAULT))
 # SET_OUTPUT target -> the loop whose MANUAL mode it needs.
 _OUT_LOOP = {
     _OUT_ACID: _LOOP_PH,
