@@ -1,14 +1,14 @@
 """The firmware runtime under MicroPython, as tools/bench/firmware.py runs it (see there).
 
     cd FLASH && MICROPYPATH=.frozen::port .venv/bin/micropython -X heapsize=128k \\
-        .../tools/bench/fw_runtime.py DAYS ADS PAD
+        .../tools/bench/fw_runtime.py DAYS ADS PAD [alloc]
 
 The working directory is the board's flash, laid out as on a board: board.json, state and
 config files, and (in the .mpy form) the firmware and pilotproto compiled by firmware.py
 with mpy-cross at its root, so that module files are found and named as on a board (the
 empty MICROPYPATH entry; port/ holds the compiled fw_port/ stand-ins). On the 32-bit builds
 of firmware.py --board32 this module and the stand-ins are frozen and run as
-`micropython -m fw_runtime DAYS ADS PAD`.
+`micropython -m fw_runtime DAYS ADS PAD [alloc]`.
 
 The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
 (firmware/hal/mcu.py), whose machine and onewire modules are the stand-ins in fw_port/.
@@ -16,8 +16,12 @@ Time is a manual clock, the host end a heartbeat every second, all loops in AUTO
 inlet open. Kept small on purpose, so that the heap holds only the interpreter, the
 firmware and this replay harness: the plant is constant and firmware.py computes what the
 sensors answer from the test rig's models (ADS: "key:hex,..." with key = addr << 6 |
-MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). Prints key=value figures as it gets
-them (so a MemoryError still shows how far it got); firmware.py reports them.
+MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). With "alloc" it also measures the bytes
+allocated per pass with the collector off, which needs a few KB of free heap that a board
+does not (firmware.py's smallest-heap runs leave it out). Prints key=value figures as it
+gets them (so a MemoryError still shows how far it got); firmware.py reports them. ok=1 at
+the end means the whole run completed with the board still in RUN: a MemoryError inside a
+task does not escape, it puts the board in FAULT.
 """
 
 import gc
@@ -101,7 +105,7 @@ def build(answers, pad):
     return board_hal, app.build(board_hal, board)
 
 
-def main(days, ads, pad):
+def main(days, ads, pad, alloc):
     global board
     print("imported=%d" % live())
     answers = {}
@@ -122,18 +126,19 @@ def main(days, ads, pad):
     assert rt.safety.state == _STATE_RUN, rt.safety.state
     print("built=%d" % live())
 
-    # Allocation per pass over one period of every task, with the GC off so that every
-    # allocated byte is counted (it must fit the free heap).
-    gc.disable()
-    p0 = rt.sched.passes
-    a0 = gc.mem_alloc()
-    run_for(rt, clock, 1000)
-    print("alloc=%d alloc_passes=%d" % (gc.mem_alloc() - a0, rt.sched.passes - p0))
-    a0 = gc.mem_alloc()
-    rt.link.send_telemetry(0)  # the frames the link sends every second
-    rt.link._send_heartbeat()
-    print("alloc_send=%d" % (gc.mem_alloc() - a0))
-    gc.enable()
+    if alloc:
+        # Allocation per pass over one period of every task, with the GC off so that every
+        # allocated byte is counted (it must fit the free heap).
+        gc.disable()
+        p0 = rt.sched.passes
+        a0 = gc.mem_alloc()
+        run_for(rt, clock, 1000)
+        print("alloc=%d alloc_passes=%d" % (gc.mem_alloc() - a0, rt.sched.passes - p0))
+        a0 = gc.mem_alloc()
+        rt.link.send_telemetry(0)  # the frames the link sends every second
+        rt.link._send_heartbeat()
+        print("alloc_send=%d" % (gc.mem_alloc() - a0))
+        gc.enable()
 
     # The long run: wall time per pass, live heap after each simulated minute.
     end_ms = int(days * 86400000)
@@ -151,6 +156,8 @@ def main(days, ads, pad):
             peak = max(peak, live())
     except MemoryError:
         ok = 0
+    if rt.safety.state != _STATE_RUN:
+        ok = 0  # a task failed, or the board went safe: it did not run as it should
     end = live()  # the steady live heap, after the run
     print(
         "peak=%d end=%d sim_ms=%d passes=%d wall_us=%d"
@@ -163,4 +170,4 @@ def main(days, ads, pad):
     print("tx=%d feeds=%d ok=%d" % (machine.UART.script.tx_bytes, machine.WDT.feeds, ok))
 
 
-main(float(sys.argv[1]), sys.argv[2], sys.argv[3])
+main(float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:] == ["alloc"])
