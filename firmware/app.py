@@ -224,10 +224,10 @@ def build(hal, board, fs=None):
     # The build imports the unit kinds and drivers and makes every long-lived object, amid
     # the garbage of loading modules and files. Left to itself the collector runs only when
     # the heap is full, so that garbage is freed late, as holes between long-lived objects:
-    # the heap fragments and a board needs about 7 KB more heap (of 96 KB for the .mpy
-    # form on a 32-bit port) than with a collection per _BUILD_GC_BYTES allocated, which
-    # reuses it at once. Afterwards the collector is left as it was (per pass, little is
-    # allocated and nothing long-lived).
+    # the heap fragments, and the .mpy form on a 32-bit port needed a 100k heap where a
+    # collection per _BUILD_GC_BYTES allocated, which reuses that garbage at once, makes do
+    # with 90k (tools/bench/firmware.py). Afterwards the collector is left as it was (per
+    # pass, little is allocated and nothing long-lived).
     previous = threshold()
     threshold(_BUILD_GC_BYTES)
     try:
