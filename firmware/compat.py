@@ -17,8 +17,11 @@ except ImportError:  # CPython
     const = micropython.const
 
 try:
-    from gc import mem_free
-except ImportError:  # CPython has no heap to report
+    from gc import mem_free, threshold
+except ImportError:  # CPython has no heap to report, and a collector that needs no help
 
     def mem_free():  # type: () -> int
         return 0
+
+    def threshold(*amount):  # type: ignore[no-redef]  # the port has two signatures
+        return -1

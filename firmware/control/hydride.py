@@ -11,16 +11,16 @@ from compat import const
 
 A_DES = 12.87  # ln(P/bar) intercept of the LaNi5 desorption van 't Hoff line [S64]
 B_K = 3704.6  # slope, K [S64]
-KELVIN = 273.15
-_BAND_LOW = 0.5
-_BAND_HIGH = 2.0
+_KELVIN = const(273.15)
+_BAND_LOW = const(0.5)
+_BAND_HIGH = const(2.0)
 SOC_LOW_PERMILLE = const(100)
 SOC_MID_PERMILLE = const(500)
 SOC_HIGH_PERMILLE = const(900)
 
 
 def plateau_bar(temp_c):
-    return math.exp(A_DES - B_K / (temp_c + KELVIN))
+    return math.exp(A_DES - B_K / (temp_c + _KELVIN))
 
 
 def soc_band_permille(p_bar, temp_c):

@@ -13,18 +13,19 @@
 
 import math
 
+from compat import const
 from drivers import fault
 
-SUPPLY_MIN_MV = 100.0  # below this the reference itself has failed
-FAULT_LOW = 0.04
-SPAN_LOW = 0.10
-SPAN_HIGH = 0.90
-FAULT_HIGH = 0.96
+_SUPPLY_MIN_MV = const(100.0)  # below this the reference itself has failed
+_FAULT_LOW = const(0.04)
+_SPAN_LOW = const(0.10)
+_SPAN_HIGH = const(0.90)
+_FAULT_HIGH = const(0.96)
 
 
 def ratio(signal_mv, supply_mv):
     # signal / supply, or None when the supply measurement is missing or collapsed.
-    if supply_mv is None or signal_mv is None or supply_mv < SUPPLY_MIN_MV:
+    if supply_mv is None or signal_mv is None or supply_mv < _SUPPLY_MIN_MV:
         return None
     return signal_mv / supply_mv
 
@@ -32,34 +33,34 @@ def ratio(signal_mv, supply_mv):
 class Ratiometric:
     def __init__(self, range_lo, range_hi):
         # range_lo/range_hi: engineering value (e.g. bar) at 10 % and 90 % of supply.
-        # value = range_lo + (r - SPAN_LOW) * per_ratio, folded into r * per_ratio + offset
+        # value = range_lo + (r - _SPAN_LOW) * per_ratio, folded into r * per_ratio + offset
         # so that a reading takes two float operations (each allocates on most ports).
-        self._per_ratio = (range_hi - range_lo) / (SPAN_HIGH - SPAN_LOW)
-        self._offset = range_lo - SPAN_LOW * self._per_ratio
+        self._per_ratio = (range_hi - range_lo) / (_SPAN_HIGH - _SPAN_LOW)
+        self._offset = range_lo - _SPAN_LOW * self._per_ratio
         self.fault = fault.NONE
 
     def value(self, signal_mv, supply_mv):
         # Engineering value, or None with `fault` set. Under/over-range values are linear
         # extrapolations flagged UNDER_RANGE / OVER_RANGE (soft faults).
         r = ratio(signal_mv, supply_mv)
-        if r is None or not FAULT_LOW <= r <= FAULT_HIGH:
+        if r is None or not _FAULT_LOW <= r <= _FAULT_HIGH:
             self.fault = fault.SIGNAL
             return None
-        if r < SPAN_LOW:
+        if r < _SPAN_LOW:
             self.fault = fault.UNDER_RANGE
-        elif r > SPAN_HIGH:
+        elif r > _SPAN_HIGH:
             self.fault = fault.OVER_RANGE
         else:
             self.fault = fault.NONE
         return r * self._per_ratio + self._offset
 
 
-T0_K = 298.15  # beta model reference temperature, 25 degC [S62c]
-KELVIN = 273.15
+_T0_K = const(298.15)  # beta model reference temperature, 25 degC [S62c]
+_KELVIN = const(273.15)
 # A ratio this close to 0 or 1 is a shorted or open NTC (or lead): 1 % / 99 % is beyond
 # -40 ... +150 degC for a 10 k / beta 3950 part on a 10 k series resistor.
-RATIO_MIN = 0.01
-RATIO_MAX = 0.99
+_RATIO_MIN = const(0.01)
+_RATIO_MAX = const(0.99)
 
 
 class NTC:
@@ -72,7 +73,7 @@ class NTC:
         # Beta model 1/T = 1/T0 + (ln R - ln R0) / beta [S62c], its constants folded here:
         # every float operation allocates on most ports, and this runs at 10 Hz per NTC.
         self._inv_beta = 1.0 / beta_k
-        self._inv_t_0 = 1.0 / T0_K - math.log(r0_ohm) / beta_k
+        self._inv_t_0 = 1.0 / _T0_K - math.log(r0_ohm) / beta_k
         self._sh = sh
         self._low_side = ntc_side == "low"
         self.fault = fault.NONE
@@ -89,9 +90,9 @@ class NTC:
         if r is None:
             self.fault = fault.SIGNAL
             return None
-        if r < RATIO_MIN or r > RATIO_MAX:
+        if r < _RATIO_MIN or r > _RATIO_MAX:
             # NTC resistance -> 0 pulls the ratio toward the NTC's own end of the divider.
-            shorted = (r < RATIO_MIN) == self._low_side
+            shorted = (r < _RATIO_MIN) == self._low_side
             self.fault = fault.SHORT if shorted else fault.OPEN
             return None
         ln_r = math.log(self.r_ohm(r))
@@ -101,4 +102,4 @@ class NTC:
         else:
             inv_t = sh[0] + sh[1] * ln_r + sh[2] * ln_r * ln_r * ln_r  # [S62]
         self.fault = fault.NONE
-        return 1.0 / inv_t - KELVIN
+        return 1.0 / inv_t - _KELVIN

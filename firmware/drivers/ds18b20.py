@@ -17,10 +17,10 @@ _RAW_FAILED = const(0x07FF)  # 127.94 degC: conversion failed / not enough power
 _POWER_ON_BYTE6 = const(0x0C)  # scratchpad byte 6 at power-on; a real 85.00 gives 0x10 [S55]
 _RAW_MIN = const(-55 * 16)  # datasheet range -55 ... +125 degC [S54]
 _RAW_MAX = const(125 * 16)
-_NEAR_85_C = 1.0  # an 85.00 reading is believed only right after a reading this close [S54]
+_NEAR_85_C = const(1.0)  # an 85.00 reading is believed only right after a reading this close [S54]
 
 FAMILIES = (0x28, 0x22)  # DS18B20, DS1822: same scratchpad format [S57]
-CONVERSION_MS = const(750)  # 12-bit maximum [S54]
+_CONVERSION_MS = const(750)  # 12-bit maximum [S54]
 
 
 class DS18B20(fault.StartReadThermometer):
@@ -32,7 +32,7 @@ class DS18B20(fault.StartReadThermometer):
         self._rom = rom
         self._scratch = bytearray(9)  # reused by every read_c()
         self._started = False
-        self.conversion_ms = CONVERSION_MS
+        self.conversion_ms = _CONVERSION_MS
         self.last_c = None  # last accepted reading, for the 85 degC plausibility rule
         self.fault = fault.NONE
 

@@ -32,30 +32,31 @@ _FAULT_LEADS = const(0x38)
 _FAULT_VOLTAGE = const(0x04)
 
 # Callendar-Van Dusen coefficients, IEC 60751 [S59][S60]; C applies below 0 degC only.
-CVD_A = 3.9083e-3
-CVD_B = -5.775e-7
-CVD_C = -4.183e-12
-T_MIN_C = -200.0  # CVD validity range [S59][S60]
-T_MAX_C = 850.0
+_CVD_A = const(3.9083e-3)
+_CVD_B = const(-5.775e-7)
+_CVD_C = const(-4.183e-12)
+_T_MIN_C = const(-200.0)  # CVD validity range [S59][S60]
+_T_MAX_C = const(850.0)
 
 
 def cvd_r_ohm(t_c, r0_ohm):
     # Resistance of a platinum RTD at t_c (IEC 60751).
-    r = 1.0 + CVD_A * t_c + CVD_B * t_c * t_c
+    r = 1.0 + _CVD_A * t_c + _CVD_B * t_c * t_c
     if t_c < 0.0:
-        r += CVD_C * (t_c - 100.0) * t_c * t_c * t_c
+        r += _CVD_C * (t_c - 100.0) * t_c * t_c * t_c
     return r0_ohm * r
 
 
 def cvd_t_c(r_ohm, r0_ohm):
-    # Inverse of cvd_r_ohm for r_ohm within [R(T_MIN_C), R(T_MAX_C)]: the quadratic root is
+    # Inverse of cvd_r_ohm for r_ohm within [R(_T_MIN_C), R(_T_MAX_C)]: the quadratic root is
     # exact for t >= 0; below 0 degC Newton steps add the C term (three reach < 1e-6 K).
-    t_c = (-CVD_A + math.sqrt(CVD_A * CVD_A - 4.0 * CVD_B * (1.0 - r_ohm / r0_ohm))) / (
-        2.0 * CVD_B
+    t_c = (-_CVD_A + math.sqrt(_CVD_A * _CVD_A - 4.0 * _CVD_B * (1.0 - r_ohm / r0_ohm))) / (
+        2.0 * _CVD_B
     )
     if t_c < 0.0:
         for _ in range(3):
-            slope = r0_ohm * (CVD_A + 2.0 * CVD_B * t_c + CVD_C * (4.0 * t_c - 300.0) * t_c * t_c)
+            dr_dt = _CVD_A + 2.0 * _CVD_B * t_c + _CVD_C * (4.0 * t_c - 300.0) * t_c * t_c
+            slope = r0_ohm * dr_dt
             t_c -= (cvd_r_ohm(t_c, r0_ohm) - r_ohm) / slope
     return t_c
 
@@ -68,8 +69,8 @@ class MAX31865(fault.StartReadThermometer):
         self._cs = cs
         self._r_ref_ohm = r_ref_ohm
         self._r0_ohm = r0_ohm
-        self._r_min_ohm = cvd_r_ohm(T_MIN_C, r0_ohm)
-        self._r_max_ohm = cvd_r_ohm(T_MAX_C, r0_ohm)
+        self._r_min_ohm = cvd_r_ohm(_T_MIN_C, r0_ohm)
+        self._r_max_ohm = cvd_r_ohm(_T_MAX_C, r0_ohm)
         self._config = _VBIAS | (_THREE_WIRE if wires == 3 else 0)
         self._config |= _FILTER_50HZ if filter_hz == 50 else 0
         # 1-shot conversion: 62.5 ms (50 Hz) / 52 ms (60 Hz) [S58], Adafruit waits 65 ms [S59].

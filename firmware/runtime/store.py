@@ -21,7 +21,7 @@ import os
 
 from compat import const
 
-_MAGIC = b"PE1"
+_MAGIC = const(b"PE1")
 
 # load() sources, best first.
 LOADED = const(0)  # the file itself
@@ -159,7 +159,7 @@ class Record:
 # The state record.
 
 _STATE_VERSION = const(1)
-_KEYS = ("boot", "reset", "trips", "modes")
+_KEYS = const(("boot", "reset", "trips", "modes"))
 
 
 def _int(v):

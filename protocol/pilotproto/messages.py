@@ -181,8 +181,7 @@ MESSAGES = {
 
 # COMMAND checks (spec: verbs), 5 ints for VERB value v from VERB_CHECKS[5 * v]: the
 # units that take it (bit 0 the board, bit 1 + i unit kind i of UNIT_KINDS), then the
-# min and max of arg0 and of arg1. VERB_VALUES[2 * v + argument number]: the values
-# allowed, for an argument whose range has gaps.
+# min and max of arg0 and of arg1.
 VERB_CHECKS = (
     7, 0, 0, 0, 0,  # PING
     2, 0, 2, 0, 2,  # SET_MODE
@@ -196,8 +195,12 @@ VERB_CHECKS = (
     1, 0, 0, 0, 0,  # REBOOT
     1, 0, 0, 0, 0,  # TO_REPL
 )
+
+# VERB_VALUES[2 * v + argument number]: the values allowed, for a COMMAND argument whose
+# range has gaps.
 VERB_VALUES = {
-    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),  # ACK_ALARM arg0
+    # ACK_ALARM arg0
+    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)
@@ -235,4 +238,36 @@ PARAM_ORDER = (
     ("vessel", ('temp_sp', 'temp_high')),
     ("canister", ('p_mol', 'p_rsl', 'p_msl')),
     ("canister", ('t_mol', 't_rsl', 't_msl')),
+)
+
+# The parameters as a board keeps them, for each unit kind: (kind, its params in spec
+# order as (name, raw min, raw max, raw default, None or (hw_limit key, scale)), its
+# order chains as positions among them). Nothing a board does not use: each string or
+# float in a const() table is a heap object of its own there.
+KIND_PARAMS = (
+    ("board", (
+        ("tlm_period", 200, 60000, 1000, None),
+    ), ()),
+    ("vessel", (
+        ("ph_sp", 800, 4000, 1700, None),
+        ("temp_sp", 1500, 8000, 3500, None),
+        ("ph_low", 500, 4000, 1300, None),
+        ("ph_high", 500, 5000, 2300, None),
+        ("temp_high", 2000, 9000, 4500, None),
+        ("heater_max", 0, 100, 100, ('heater_max_pct', 1)),
+        ("pump_duty_max", 0, 100, 50, ('pump_max_duty_pct', 1)),
+        ("acid_ml_hour", 0, 2000000, 100000, None),
+        ("acid_ml_day", 0, 20000000, 500000, None),
+        ("base_ml_hour", 0, 2000000, 100000, None),
+        ("base_ml_day", 0, 20000000, 500000, None),
+    ), ((2, 0, 3), (1, 4))),
+    ("canister", (
+        ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
+        ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),
+        ("p_msl", 1000, 40000, 28000, ('pressure_msl_max_bar', 0.001)),
+        ("t_mol", 0, 10000, 4500, None),
+        ("t_rsl", 0, 10000, 5500, None),
+        ("t_msl", 0, 10000, 6500, None),
+        ("capacity", 10, 100000, 1000, None),
+    ), ((0, 1, 2), (3, 4, 5))),
 )

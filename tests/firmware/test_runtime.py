@@ -8,6 +8,7 @@ fit a 128 KB heap on the 64-bit Unix port (see test_runtime_on_micropython.py).
 
 from rig import Rig
 
+from compat import threshold
 from drivers import ads1115
 from pilotproto import messages as m
 from runtime.safety import FAULT_TASK
@@ -48,6 +49,19 @@ def test_outputs_safe_at_boot_until_sensors_are_valid():
     assert seen == [0] * 18
     r.run_for(1500)
     assert r.rt.units[0].heater.duty_pct > 0 and r.rt.safety.state == m.STATE_RUN
+
+
+def test_the_build_leaves_the_collector_as_it_was():
+    # app.build() collects every few KB while it builds, then restores what it found (on
+    # MicroPython; compat.threshold does nothing on CPython, where both reads give -1).
+    before = threshold()
+    threshold(8192)
+    found = threshold()
+    try:
+        Rig()
+        assert threshold() == found
+    finally:
+        threshold(before)
 
 
 def test_hello_reports_identity_and_boot_count():

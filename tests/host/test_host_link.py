@@ -216,21 +216,25 @@ def test_the_retry_defaults_are_the_spec_s_the_board_sizes_its_memory_for():
     assert m.CMD_KEEP_MS >= 2 * window_ms
 
 
-def _board_of_another_build(tmp_path, edit):
-    """A bench board whose deployed firmware was built from another spec: `edit` rewrites
-    the flash's copy of the generated protocol module, then the board restarts on it."""
+def _board_of_another_build(tmp_path, modules, ours, theirs):
+    """A bench board whose deployed firmware was built from another spec: the generated
+    spec values `ours` become `theirs` in the flash's copies of `modules`, then the board
+    restarts on them."""
     bench = Bench(SMOKE, speed=20, workdir=tmp_path, fresh=True)
     board = bench.start()[0]
-    messages = board.flash_dir / "app" / "pilotproto" / "messages.py"
-    messages.write_text(edit(messages.read_text()))
+    for module in modules:
+        path = board.flash_dir / "app" / module
+        text = path.read_text()
+        assert ours in text, (module, ours)
+        path.write_text(text.replace(ours, theirs))
     bench.reset(0)
     return bench, board
 
 
 def test_schema_mismatch_is_refused_naming_both_versions(tmp_path):
-    ours = "SCHEMA_HASH = const(0x%08X)" % m.SCHEMA_HASH
     bench, board = _board_of_another_build(
-        tmp_path, lambda text: text.replace(ours, "SCHEMA_HASH = const(0x12345678)"))
+        tmp_path, ["runtime/link.py"], "_SCHEMA_HASH = const(0x%08X)" % m.SCHEMA_HASH,
+        "_SCHEMA_HASH = const(0x12345678)")
     try:
         with link_mod.Link(board.protocol_port) as li:
             with pytest.raises(link_mod.LinkError) as err:
@@ -247,9 +251,9 @@ def test_schema_mismatch_is_refused_naming_both_versions(tmp_path):
 
 
 def test_other_protocol_version_is_refused_naming_both(tmp_path):
-    ours = "VERSION = const(%d)" % m.VERSION
     bench, board = _board_of_another_build(
-        tmp_path, lambda text: text.replace(ours, "VERSION = const(%d)" % (m.VERSION + 1)))
+        tmp_path, ["pilotproto/framing.py", "runtime/link.py"], "_VERSION = const(%d)" % m.VERSION,
+        "_VERSION = const(%d)" % (m.VERSION + 1))
     try:
         with link_mod.Link(board.protocol_port) as li:
             with pytest.raises(link_mod.LinkError) as err:

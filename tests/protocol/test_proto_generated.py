@@ -95,3 +95,46 @@ def test_generated_names_must_not_clash(tools):
     spec["enums"]["MSG"] = {"HELLO": 99}  # MSG_HELLO is the HELLO message id already
     with pytest.raises(gen.SpecError, match="clash: MSG_HELLO"):
         gen.validate(spec)
+
+
+def test_a_spec_values_block_holds_what_its_module_names_and_a_stale_one_is_noticed(tools):
+    gen, _make_vectors = tools
+    spec = gen.load_spec()
+    link = (gen.FIRMWARE / "runtime" / "link.py").read_text()
+    assert gen.render_value_blocks(spec, link) == link
+    block = link.split(gen.VALUES_BEGIN)[1].split(gen.FIELDS_END)[0]
+    assert "_MSG_ACK = const(7)\n" in block and "_VERB_CHECKS = const((\n" in block
+    assert "_VERB_VALUES = {\n" in block  # a dict cannot be a const(): it stays a global
+    assert "_MSG_VESSEL" not in block  # link.py does not name it
+    module = gen.VALUES_BEGIN + "\n" + gen.FIELDS_END + "\n"
+    code = "x = _STATE_RUN + _UNIT_BOARD  # _MODE_AUTO in a comment is no use\ny = MESSAGES\n"
+    assert gen.render_value_blocks(spec, module + code) == (
+        gen.VALUES_BEGIN + "\n_UNIT_BOARD = const(255)\n_STATE_RUN = const(1)\n"
+        "# id -> (name, fixed struct format, fixed size, has text tail). A field's raw range\n"
+        "# follows from its struct code (framing.RANGES); an Ns string is checked by length.\n"
+        + "MESSAGES = " + dict(gen.spec_values(spec))["MESSAGES"][1] + "\n"
+        + gen.FIELDS_END + "\n" + code
+    )
+    attribute = module + "y = m.MESSAGES\n"  # another module's table: nothing to generate
+    assert gen.render_value_blocks(spec, attribute) == attribute
+    spec["enums"]["STATE"]["RUN"] = 5  # the spec changes: the block no longer matches
+    assert "_STATE_RUN = const(5)\n" in gen.render_value_blocks(spec, module + code)
+    harness = gen.BENCH / "fw_runtime.py"  # it names _STATE_RUN: --check would fail
+    assert gen.outputs(spec)[harness] != harness.read_text()
+    with pytest.raises(gen.SpecError, match="defines _STATE_RUN"):
+        gen.render_value_blocks(spec, module + "_STATE_RUN = const(1)\n")
+    with pytest.raises(gen.SpecError, match="lacks"):
+        gen.render_value_blocks(spec, gen.VALUES_BEGIN + "\nx = _STATE_RUN\n")
+
+
+def test_kind_params_are_the_params_and_order_chains_as_a_board_keeps_them():
+    from pilotproto import messages as m
+
+    rows, chains = [], []
+    for kind, params, kind_chains in m.KIND_PARAMS:
+        for name, lo, hi, default, hw in params:
+            hw_key, scale = hw or (None, None)
+            rows.append((kind, name, lo, hi, default, hw_key, scale))
+        chains += [(kind, tuple(params[i][0] for i in chain)) for chain in kind_chains]
+    assert rows == [(k, n, lo, hi, df, hw, hw and s) for k, n, _u, s, lo, hi, df, hw in m.PARAMS]
+    assert sorted(chains) == sorted(m.PARAM_ORDER)

@@ -1,7 +1,8 @@
 """The spec drives every byte: the firmware and the host codec run unchanged on a spec whose
 every message has its fields in reverse order, once the generator has rewritten what it owns
-(messages.py, schema.py and the field-position blocks of the firmware modules). A position or
-format written by hand anywhere in the firmware or the codec would misread a field here.
+(messages.py, schema.py and the generated blocks of the firmware modules and of framing.py). A
+position or format written by hand anywhere in the firmware or the codec would misread a field
+here.
 """
 
 import copy
@@ -70,12 +71,12 @@ def test_firmware_and_host_run_on_a_spec_with_every_field_order_reversed(gen, tm
     (tmp_path / "protocol" / "pilotproto" / "messages.py").write_text(gen.render_messages(spec))
     (tmp_path / "protocol" / "pilotproto" / "schema.py").write_text(gen.render_schema(spec))
     rewritten = 0
-    for path in (tmp_path / "firmware").rglob("*.py"):
+    for path in [*(tmp_path / "firmware").rglob("*.py"), *(tmp_path / "protocol").rglob("*.py")]:
         text = path.read_text()
-        if gen.FIELDS_BEGIN in text:
-            path.write_text(gen.render_field_blocks(spec, text))
+        if gen.FIELDS_BEGIN in text or gen.VALUES_BEGIN in text:
+            path.write_text(gen.render_blocks(spec, text))
             rewritten += 1
-    assert rewritten >= 5  # link, events, acks, vessel, canister
+    assert rewritten >= 5  # link, events, acks, vessel, canister, framing, ...
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=REPO, capture_output=True, text=True
     )

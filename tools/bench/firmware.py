@@ -3,16 +3,20 @@
     .venv/bin/python tools/bench/firmware.py [--days N] [--heap SIZE] [--min-heap]
     .venv/bin/python tools/bench/firmware.py --board32
 
-Compiles firmware/ and pilotproto with mpy-cross, as they are deployed, and runs
-tools/bench/fw_runtime.py on them under `micropython -X heapsize=128k`: the ESP32 DevKitC
+Compiles firmware/ and pilotproto with mpy-cross, as they are deployed, puts them at the
+root of a flash folder with the board file (the working directory, so that modules are found
+and named as on a board's flash) and runs tools/bench/fw_runtime.py on them under
+`micropython -X heapsize=128k`: the ESP32 DevKitC
 board file (one vessel and one canister) on the real board HAL (hal/mcu.py, with stand-in
 machine and onewire modules from tools/bench/fw_port/), all loops in AUTO, for N simulated
 days (default 0.05 = 72 min, about 10 s of wall time; --days 7 is the week-long soak).
 Prints the heap (live after a collection: at start, after the imports, once built and warm,
 and the peak), the bytes allocated per scheduler pass (GC off, after a warm-up), the wall
-time per pass, and whether the run completed without MemoryError. A MemoryError at any stage
-fails the benchmark (exit 1) after the figures got so far; --heap runs it in another heap
-size, only to see where a heap that does not fit goes. The last line is
+time per pass, and whether the run completed: no MemoryError, and the board still in state
+RUN at the end (a MemoryError inside a task does not escape the firmware, it puts the board
+in FAULT). A run that did not complete fails the benchmark (exit 1) after the figures got
+so far; --heap runs it in another heap size, only to see where a heap that does not fit
+goes. The last line is
     firmware: heap_peak_bytes=N alloc_bytes_per_cycle=N us_per_cycle=N
 where a cycle is one scheduler pass and heap_peak_bytes is the live heap peak of the whole
 process (interpreter, firmware, board file and the small replay harness). This is the
@@ -26,7 +30,9 @@ stand-ins frozen (a board has those in ROM). Two forms: frozen (the board's modu
 binary too, as in a board's flash) and .mpy (the firmware loaded from mpy-cross files, whose
 bytecode and names then sit in the heap). For each: boot peak,
 steady live heap, bytes allocated per pass, and the smallest heap that runs (1 KB bisection
-on 0.01 simulated days, confirmed by one simulated hour); then whether each form fits each
+on 0.01 simulated days, confirmed by one simulated hour; runs that complete as above, without
+the collector-off allocation measurement, which needs a few KB that a board does not); then
+whether each form fits each
 board's heap_bytes (boards/*/board.json) with a 25 % margin, and the budget. Last line:
     firmware32: frozen_peak_bytes=N frozen_min_heap_k=N mpy_peak_bytes=N mpy_min_heap_k=N \
 alloc_bytes_per_pass=N
@@ -40,6 +46,7 @@ MicroPython process, so that its heap holds nothing of the emulation.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -164,7 +171,7 @@ def report(f):
         % (
             f["sim_ms"] / 86400000,
             f["wall_us"] / 1e6,
-            "completed" if f["ok"] else "MemoryError",
+            "completed" if f["ok"] else "NOT COMPLETED (a MemoryError, or the board left RUN)",
             f["state"],
             f["overruns"],
             f["acid_ul"],
@@ -201,14 +208,14 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pe_bench_") as work:
         mpy = Path(work, "mpy")
         compile_firmware(mpy)
-        form = (MICROPYTHON, (mpy, mpy / "port"), (str(SCRIPT),))
+        form = (MICROPYTHON, (".frozen", "", "port"), (str(SCRIPT),), mpy)
         if args.min_heap:
             print(
                 "firmware: min_heapsize=%dk (0.01 simulated days)"
                 % min_heap(form, (ads, pad), 8, 128, 512)
             )
             return
-        figures, done = run(form, args.heap, args.days, ads, pad)
+        figures, done = run(form, args.heap, args.days, ads, pad, alloc=True)
     if not report(figures) or done.returncode != 0:
         fail(args.heap, done)
     passes = max(1, figures["passes"])
@@ -239,8 +246,9 @@ def board32():
         mpy_dir = Path(work, "mpy")
         compile_firmware(mpy_dir, mpy_cross)
         run_harness = ("-m", SCRIPT.stem)
-        frozen = measure32("frozen", (frozen_exe, (".frozen",), run_harness), answers, heaps)
-        mpy = measure32("mpy", (harness_exe, (".frozen", mpy_dir), run_harness), answers, heaps)
+        frozen = measure32("frozen", (frozen_exe, (".frozen",), run_harness, None), answers, heaps)
+        mpy_form = (harness_exe, (".frozen", ""), run_harness, mpy_dir)
+        mpy = measure32("mpy", mpy_form, answers, heaps)
     alloc = max(alloc_per_pass(frozen), alloc_per_pass(mpy))
     print("budget:")
     budget("frozen peak %d B <= 64 KB" % frozen["peak"], frozen["peak"] <= BUDGET_FROZEN_PEAK)
@@ -258,7 +266,7 @@ def board32():
 def measure32(name, form, answers, heaps):
     """Figures of one form on the 32-bit port, its smallest heap and where it fits."""
     print("== %s form, 32-bit Unix port (%s)" % (name, Path(form[0]).parent.name))
-    figures, done = run(form, "256k", 0.01, *answers)
+    figures, done = run(form, "256k", 0.01, *answers, alloc=True)
     if not report(figures) or done.returncode != 0:
         fail("256k", done)
     k = figures["min_k"] = min_heap(form, answers, 1, 16, 256, confirm_days=1 / 24)
@@ -291,7 +299,8 @@ def min_heap(form, answers, step_k, lo_k, hi_k, confirm_days=0.0):
     simulated days; with confirm_days, raised until a run of that length completes too."""
 
     def runs(k, days):
-        return run(form, "%dk" % k, days, *answers)[1].returncode == 0
+        figures, done = run(form, "%dk" % k, days, *answers)
+        return done.returncode == 0 and figures.get("ok") == 1
 
     lo, hi = lo_k // step_k, hi_k // step_k
     while hi - lo > 1:
@@ -309,15 +318,20 @@ def fail(heap, done):
     sys.exit("FAILED under -X heapsize=%s: %s" % (heap, error))
 
 
-def run(form, heap, days, ads, pad):
-    """Run fw_runtime.py in form (interpreter, MICROPYPATH folders, how to name the script)
-    with a fresh flash folder."""
-    micropython, path, script = form
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join(map(str, path)))
+def run(form, heap, days, ads, pad, alloc=False):
+    """Run fw_runtime.py in form (interpreter, MICROPYPATH entries relative to the flash, how
+    to name the script, the compiled firmware to put on the flash or None) in a fresh flash
+    folder holding the board file, its working directory; alloc: measure the allocation per
+    pass too."""
+    micropython, path, script, firmware = form
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join(path))
     with tempfile.TemporaryDirectory(prefix="pe_flash_") as flash_dir:
-        cmd = [str(micropython), "-X", "heapsize=" + heap, *script]
-        cmd += [str(days), ads, pad, flash_dir]
-        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        if firmware is not None:
+            shutil.copytree(firmware, flash_dir, dirs_exist_ok=True)
+        shutil.copy(BOARD, Path(flash_dir, "board.json"))
+        cmd = [str(micropython), "-X", "heapsize=" + heap, *script, str(days), ads, pad]
+        cmd += ["alloc"] if alloc else []
+        done = subprocess.run(cmd, cwd=flash_dir, env=env, capture_output=True, text=True)
     figures = {"heapsize": heap}
     for line in done.stdout.splitlines():
         for item in line.split():
