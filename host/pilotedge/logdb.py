@@ -129,6 +129,12 @@ def _frame_columns(msg_id):
     return out
 
 
+def frame_columns(table):
+    """[(column, SQL type)] of the spec's columns of a message table (after id, boot,
+    host_time, board_time, seq)."""
+    return [(c, sql) for c, sql, *_ in _frame_columns(FRAME_TABLES[table])]
+
+
 def _q(name):
     return '"%s"' % name
 
