@@ -3,9 +3,9 @@
 Datasets: each unit kind's telemetry (`vessel`, `canister`: one row per frame, every field
 of the spec), `event` (every EVENT frame), `alarms`, `audit` (every command) and `batches`.
 Rows stream from the log to the file (never all in memory), so a month of a line exports
-as fast as the disk takes it. Columns are the log's, plus `time` (ISO 8601 with the zone)
-and `board`, `unit` by name (`unit_number` is the wire's); a column's unit is in its CSV header (`ph [pH]`) and in the
-Parquet field's metadata.
+as fast as the disk takes it. Columns are the log's, plus `time` (the host's, ISO 8601 with
+its zone) and `board`, `unit` by name (`unit_number` is the wire's); a column's unit is in
+its CSV header (`ph [pH]`) and in the Parquet field's metadata.
 
     from pilotedge import export, history
     with history.open_sqlite("run.sqlite") as log:

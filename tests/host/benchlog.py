@@ -3,11 +3,11 @@ vessel batch on one bench board, logged by the logger, with a batch started, a t
 alarm raised (the broth heated past temp_high through Bench.inject) and acknowledged through
 ops.execute, as a technician's dashboard or CLI does."""
 
+from loggerkit import wait_until
+
 from pilotedge import ops
 from pilotedge.bench import Bench
 from pilotedge.logger import Logger
-
-from loggerkit import wait_until
 
 
 def request(op, unit, **args):
