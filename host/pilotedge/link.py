@@ -437,6 +437,8 @@ class Link:
                 except Exception:
                     _log.exception("subscriber %r failed on %s", callback, frame.name)
         key = _answer_key(frame)
+        if key is None:
+            return  # telemetry, heartbeats, events: nobody waits for them (no lock taken)
         with self._cv:
             if key in self._answers:
                 self._answers[key] = frame

@@ -25,6 +25,7 @@ leaves the file intact with everything up to the last commit (WAL mode; a power 
 the last checkpoint).
 """
 
+import functools
 import getpass
 import json
 import os
@@ -33,6 +34,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from pilotproto import convert
 from pilotproto import messages as m
 from pilotproto import schema as s
 
@@ -129,6 +131,57 @@ def _frame_columns(msg_id):
     return out
 
 
+def _fast_row(msg_id):
+    """For a message of numbers alone (telemetry, heartbeat): raw values -> its row's
+    values, as frame() makes them through codec.engineering and boardinfo.valid_readings
+    but without a dict per frame (the logger's hot path); None for other messages."""
+    name = m.MESSAGES[msg_id][0]
+    fields = s.FIELDS[msg_id]
+    if name in _VALUE_UNIT or any(c == "text" or c.endswith("s") for _f, c, *_ in fields):
+        return None
+    convs = []
+    for _f, _code, scale, _unit, enum, _bits in fields:
+        if scale != 1:
+            convs.append(functools.partial(_scaled, scale, convert._digits(scale)))
+        elif enum is not None:
+            convs.append(functools.partial(_member, s.ENUMS[enum]))
+        else:
+            convs.append(None)
+    names = [f[0] for f in fields]
+    checks = [(names.index(f), bit) for f, bit in boardinfo.SENSOR_BITS.get(name, {}).items()]
+    ok_at = names.index("sensor_ok") if checks else None
+    invalid = [(names.index(f), names.index(flag), bad)
+               for f, (flag, bad) in boardinfo.INVALID_WHEN.get(name, {}).items()]
+
+    def row(values):
+        out = [v if c is None else c(v) for c, v in zip(convs, values, strict=True)]
+        if checks:
+            ok = out[ok_at]
+            for i, bit in checks:
+                if not ok >> bit & 1:
+                    out[i] = None
+        for i, flag, bad in invalid:
+            if out[flag] == bad:
+                out[i] = None
+        return out
+
+    return row
+
+
+def _scaled(scale, digits, v):
+    return round(v * scale, digits)
+
+
+def _member(enum, v):
+    return enum.get(v, v)
+
+
+def frame_columns(table):
+    """[(column, SQL type)] of the spec's columns of a message table (after id, boot,
+    host_time, board_time, seq)."""
+    return [(c, sql) for c, sql, *_ in _frame_columns(FRAME_TABLES[table])]
+
+
 def _q(name):
     return '"%s"' % name
 
@@ -149,6 +202,10 @@ def _telemetry_view():
                 "LEFT JOIN units u ON u.board = b.board AND u.unit = t.unit"
                 % (field, _q(field), unit, table))
     return "CREATE VIEW telemetry AS\n" + "\nUNION ALL\n".join(parts)
+
+
+_FAST = {i: f for i in FRAME_TABLES.values() if (f := _fast_row(i)) is not None}
+_TABLE_OF = {i: table for table, i in FRAME_TABLES.items()}
 
 
 class Source:
@@ -371,6 +428,12 @@ class LogDB:
                              started=host_time, ended=host_time, frames_lost=lost,
                              detail="seq %d after %d" % (frame.seq, src.seq))
         src.seq = frame.seq
+        fast = _FAST.get(frame.msg_id)
+        if fast is not None:
+            self._queue(_TABLE_OF[frame.msg_id],
+                        (src.boot, host_time, board_time, frame.seq, *fast(frame.values)))
+            self.frames += 1
+            return
         name = frame.name
         fields = codec.engineering(frame)
         if name in boardinfo.SENSOR_BITS or name in boardinfo.INVALID_WHEN:

@@ -64,7 +64,10 @@ def test_installed_run_logs_into_the_current_folder(installed, tmp_path):
     out = _run([installed / "pilotedge", "run", "--duration", "60", "--quiet"],
                cwd=tmp_path, env=_env(), timeout=120)
     (db,) = (tmp_path / "run").glob("*/pilotedge.sqlite")  # run/<timestamp>/pilotedge.sqlite
-    assert out.splitlines()[-1].endswith(" frames to %s" % db)
+    # The log, and a plot and a report beside it.
+    assert out.splitlines()[-3:] == [out.splitlines()[-3], "plot: %s" % db.with_name(
+        "pilotedge-plot.png"), "report: %s" % db.with_name("pilotedge-report.md")]
+    assert out.splitlines()[-3].endswith(" frames to %s" % db)
     with sqlite3.connect(db) as con:
         (vessels,) = con.execute("SELECT COUNT(*) FROM vessel").fetchone()
     assert vessels >= 10  # one a second or faster over 60 simulated seconds

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from pilotedge import logdb
+from pilotedge import boardinfo, logdb
 from pilotedge.codec import MESSAGE_IDS, Frame
 from pilotedge.errors import LogError
 from pilotedge.logdb import LogDB, Source
@@ -165,3 +165,27 @@ def test_a_field_new_in_the_spec_becomes_a_column(tmp_path, monkeypatch):
     LogDB(path).close()
     columns = [r[1] for r in q(path, "PRAGMA table_info(log)")]
     assert columns[-1] == "origin" and "text" in columns
+
+
+def test_the_fast_row_of_telemetry_is_the_row_of_its_fields():
+    """The logger's hot path (no dict per frame) logs what the general path would."""
+    cases = [
+        ("VESSEL", dict(unit=0, ph=1.712, temp=35.02, orp=512, ph_sp=1.7, temp_sp=35.0,
+                        ph_mode="AUTO", temp_mode="MANUAL", outputs=5, heater=42,
+                        acid_total=1.5, base_total=0.25, sensor_ok=0b101, alarms=2)),
+        ("CANISTER", dict(unit=1, pressure=12.5, shell_temp=21.0, ambient_temp=20.0,
+                          soc=55.5, soc_valid="INVALID", state="IDLE", valve_open=0,
+                          sensor_ok=0b110, alarms=0)),
+        ("HEARTBEAT", dict(uptime=12.345, state="SAFE", faults=3, overruns=0, cycle_max=1.5,
+                           heap_free=1000, rx_errors=0)),
+    ]
+    for name, fields in cases:
+        msg_id = MESSAGE_IDS[name]
+        frame = Frame(msg_id, 0, 0, tuple(convert.to_raw(msg_id, fields)))
+        expected = list(boardinfo.valid_readings(name, frame.fields()).values())
+        assert logdb._FAST[msg_id](frame.values) == expected
+    row = logdb._FAST[MESSAGE_IDS["VESSEL"]](
+        Frame(MESSAGE_IDS["VESSEL"], 0, 0, tuple(convert.to_raw(
+            MESSAGE_IDS["VESSEL"], cases[0][1]))).values)
+    assert row[2] is None and row[1] == 1.712 and row[6] == "AUTO"  # temp not vouched for
+    assert MESSAGE_IDS["EVENT"] not in logdb._FAST  # its value has a per-frame unit

@@ -5,9 +5,6 @@ import sqlite3
 import pytest
 
 from pilotedge import cli
-from pilotedge.codec import MESSAGE_IDS, Frame
-from pilotedge.run import describe
-from pilotproto import convert
 
 
 def run(capsys, *argv):
@@ -22,7 +19,8 @@ def test_run_shows_and_logs_bench_telemetry(tmp_path, capsys):
                          "--workdir", tmp_path / "bench")
     assert code == 0, err
     assert "sim0: sim firmware" in out
-    assert " v0  pH " in out and " c0  P " in out  # the unit names of the board file
+    # No terminal: plain lines, with the unit names of the board file.
+    assert " sim0 v0 vessel  pH " in out and " sim0 c0 canister  P " in out
     with sqlite3.connect(db) as con:
         boards = con.execute("SELECT name, board_id FROM boards").fetchall()
         vessels = con.execute("SELECT ph, temp FROM vessel ORDER BY id").fetchall()
@@ -30,11 +28,15 @@ def test_run_shows_and_logs_bench_telemetry(tmp_path, capsys):
     assert boards == [("sim0", "sim")]
     assert len(vessels) >= 5
     # The first frame after boot vouches for no reading: logged as NULL, shown as --.
-    assert vessels[0] == (None, None) and " pH -- " in out
+    assert vessels[0] == (None, None) and " pH -- sp 1.700 " in out
     # After the first samples the plant's room-temperature vessel shows through the sensors.
     assert 18.0 < vessels[-1][1] < 23.0
     assert 1.0 < vessels[-1][0] < 3.0
-    assert out.rstrip().endswith("logged %d frames to %s" % (frames, db))
+    # It leaves the log, a plot and a report beside it.
+    assert out.rstrip().endswith("logged %d frames to %s\nplot: %s\nreport: %s" % (
+        frames, db, tmp_path / "log-plot.png", tmp_path / "log-report.md"))
+    assert (tmp_path / "log-plot.png").read_bytes()[:4] == b"\x89PNG"
+    assert "## Calibrations in force" in (tmp_path / "log-report.md").read_text()
 
 
 def test_each_run_counts_its_own_frames_and_goes_to_its_own_folder(tmp_path, capsys,
@@ -44,6 +46,7 @@ def test_each_run_counts_its_own_frames_and_goes_to_its_own_folder(tmp_path, cap
     assert code == 0, err
     (db,) = (tmp_path / "run").glob("*/pilotedge.sqlite")  # run/<timestamp>/pilotedge.sqlite
     first = int(out.split("logged ")[1].split()[0])
+    assert " v0 vessel " not in out  # --quiet: no view
     code, out, err = run(capsys, "--speed", 200, "--duration", 3, "--quiet", "--db", db)
     assert code == 0, err
     second = int(out.split("logged ")[1].split()[0])
@@ -83,19 +86,3 @@ def test_run_refuses_a_scenario_value_in_the_wrong_unit(tmp_path, capsys):
     code, _out, err = run(capsys, "--scenario", path, "--duration", 1)
     assert code == 2 and err.count("\n") == 1
     assert "plant.v0.ph0: '1.8 bar' is a pressure, but a pH is wanted" in err
-
-
-def _frame(name, **fields):
-    msg_id = MESSAGE_IDS[name]
-    return Frame(msg_id, 0, 0, tuple(convert.to_raw(msg_id, fields)))
-
-
-def test_describe_marks_faulted_sensors():
-    frame = _frame("VESSEL", unit=0, ph=1.7, temp=35.0, orp=550, ph_sp=1.7, temp_sp=35.0,
-                   ph_mode="AUTO", temp_mode="AUTO", outputs=0, heater=12, acid_total=1.5,
-                   base_total=0, sensor_ok=0b101, alarms=0)
-    line = describe(frame, 12.0, {0: "v0"}.get)
-    assert "pH  1.700" in line and "sensors pH T! ORP" in line and "heater  12%" in line
-    assert " v0 " in line and "T -- degC" in line  # a reading the frame does not vouch for
-    assert describe(_frame("HEARTBEAT", uptime=1, state="RUN", faults=0, overruns=0,
-                           cycle_max=0, heap_free=0, rx_errors=0), 1.0) is None
