@@ -39,7 +39,7 @@ from pilotproto import schema as s
 from . import __version__, boardinfo, codec, resources
 from .errors import LogError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def default_path():
@@ -96,11 +96,25 @@ CREATE TABLE gaps (
 CREATE INDEX alarms_open ON alarms (board, cleared);
 CREATE INDEX audit_time ON audit (host_time);
 """
+# Version 3: the MQTT bridge (pilotedge.bridge) publishes the log's rows from the log itself;
+# these tables say how far the broker has acknowledged them, per Sparkplug edge node, and
+# the node's birth-death sequence number (bdSeq), so nothing is lost or re-counted across
+# a restart of the broker, the network, the logger or the bridge.
+_MQTT = """
+CREATE TABLE mqtt_nodes (
+    id INTEGER PRIMARY KEY, broker TEXT NOT NULL, grp TEXT NOT NULL, node TEXT NOT NULL,
+    source TEXT NOT NULL, bd_seq INTEGER NOT NULL DEFAULT 0, UNIQUE (broker, grp, node));
+CREATE TABLE mqtt_sent (
+    node INTEGER NOT NULL REFERENCES mqtt_nodes(id), tbl TEXT NOT NULL,
+    last_id INTEGER NOT NULL, PRIMARY KEY (node, tbl));
+"""
 # Version 1 (pilotedge 0.1's `pilotedge run`) kept every frame as JSON in `frames`: its
-# tables stay, renamed, beside the new ones.
+# tables stay, renamed, beside the new ones. A new file gets _CORE (version 2) and the
+# upgrades after it.
 _UPGRADES = {
     2: "ALTER TABLE boards RENAME TO boards_v1; ALTER TABLE frames RENAME TO frames_v1;\n"
        + _CORE,
+    3: _MQTT,
 }
 
 # Tables of board messages: name -> message id.
@@ -129,6 +143,11 @@ def _frame_columns(msg_id):
     return out
 
 
+# The historian (pilotedge.historian) builds the same message tables and telemetry view in
+# PostgreSQL from these.
+frame_columns = _frame_columns
+
+
 def _q(name):
     return '"%s"' % name
 
@@ -149,6 +168,9 @@ def _telemetry_view():
                 "LEFT JOIN units u ON u.board = b.board AND u.unit = t.unit"
                 % (field, _q(field), unit, table))
     return "CREATE VIEW telemetry AS\n" + "\nUNION ALL\n".join(parts)
+
+
+telemetry_view_sql = _telemetry_view
 
 
 class Source:
@@ -237,8 +259,9 @@ class LogDB:
         tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if version == 0 and tables:
             raise ValueError("it is an SQLite file of something else")
-        steps = [_CORE] if version == 0 else [_UPGRADES[v]
-                                              for v in range(version + 1, SCHEMA_VERSION + 1)]
+        steps = [_CORE] if version == 0 else []
+        done = 2 if version == 0 else version
+        steps += [_UPGRADES[v] for v in range(done + 1, SCHEMA_VERSION + 1)]
         self._db.executescript("BEGIN;\n%s\nPRAGMA user_version=%d;\nCOMMIT;"
                                % ("\n".join(steps), SCHEMA_VERSION))
 
