@@ -5,8 +5,8 @@ directory). Both are started and stopped here; PostgreSQL refuses to run as root
 """
 
 import glob
-import pwd
 import os
+import pwd
 import shutil
 import signal
 import socket

@@ -108,14 +108,15 @@ def device_birth(units, info, latest, param_values):
                 names.add(metric.name)
                 out.append(metric)
 
+        row = latest.get(u.number, {})
+        for _kind, name, unit, scale, lo, hi, _default, _hw in params(u.kind):
+            add(Metric("%s/%s" % (u.name, name), DOUBLE,
+                       param_values.get((u.number, name), row.get(name)), unit=unit,
+                       more={"engLow": lo * scale, "engHigh": hi * scale}))
         table = boardinfo.telemetry_message(u.kind).lower()
         if table in TELEMETRY_TABLES:
-            row = latest.get(u.number, {})
             for col, dt, unit in _COLUMNS[table]:
                 add(Metric(metric_name(table, u.name, col), dt, row.get(col), unit=unit))
-        for _kind, name, unit, scale, lo, hi, _default, _hw in params(u.kind):
-            add(Metric("%s/%s" % (u.name, name), DOUBLE, param_values.get((u.number, name)),
-                       unit=unit, more={"engLow": lo * scale, "engHigh": hi * scale}))
         for table in UNIT_TABLES:
             for col, dt, unit in _COLUMNS[table]:
                 add(Metric(metric_name(table, u.name, col), dt, None, unit=unit))
