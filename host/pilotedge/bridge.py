@@ -296,7 +296,11 @@ class Bridge:
 
     def _session(self):
         bd_seq = self.outbox.next_bd_seq()
-        client = mqtt.client(self.broker, "pilotedge-%s-%s" % (self.group, self.node))
+        # A new client per connection, its network thread ending with it: messages left
+        # unacknowledged are published again from the log, after the new NBIRTH, never
+        # resent by paho with the old session's seq.
+        client = mqtt.client(self.broker, "pilotedge-%s-%s" % (self.group, self.node),
+                             reconnect=False)
         client.will_set(spb.topic(self.group, "NDEATH", self.node), self._death(bd_seq), qos=1)
         client.max_inflight_messages_set(100)
         s = _Session(client, bd_seq, None, self.outbox.acked)
@@ -305,10 +309,7 @@ class Bridge:
         client.on_publish = lambda c, u, mid, rc, p: s.acks.append(mid)
         client.on_message = lambda c, u, msg: s.events.put(("message", msg))
         client.connect(self.broker.host, self.broker.port, self.keepalive)
-        done = threading.Event()
-        network = threading.Thread(target=_network_loop, args=(client, done), daemon=True,
-                                   name="pilotedge-bridge-mqtt")
-        network.start()
+        client.loop_start()
         try:
             try:
                 kind, rc = s.events.get(timeout=max(10.0, self.keepalive))
@@ -346,8 +347,7 @@ class Bridge:
             self._note("lost the broker %s: %s" % (self.broker.describe(), exc))
         finally:
             self.connected.clear()
-            done.set()
-            network.join()
+            client.loop_stop()
             if s.up:
                 self._take_acks(s)
 
@@ -534,12 +534,6 @@ class _Refused(Exception):
 
 class _NoLogger(LinkError):
     """No logger runs for the log: a command cannot reach its board."""
-
-
-def _network_loop(client, done):
-    while not done.is_set():
-        if client.loop(0.05) != 0:  # the connection is gone: on_disconnect has said so
-            done.wait(0.05)
 
 
 def _words(exc):

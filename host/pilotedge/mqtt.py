@@ -84,13 +84,14 @@ def _without_password(url):
     return url.replace(":%s@" % parts.password, ":***@", 1)
 
 
-def client(broker, client_id, v5=False, clean=True, manual_ack=False):
+def client(broker, client_id, v5=False, clean=True, manual_ack=False, reconnect=True):
     """A paho-mqtt client for the broker, not yet connected (MQTT 3.1.1, or 5 with v5).
-    clean=False keeps the session (subscriptions and queued messages) across connections."""
+    clean=False keeps the session (subscriptions and queued messages) across connections;
+    reconnect=False ends its network thread (loop_start) when the connection ends."""
     kwargs = {"protocol": paho.MQTTv5} if v5 else {"protocol": paho.MQTTv311,
                                                     "clean_session": clean}
     out = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
-                      manual_ack=manual_ack, **kwargs)
+                      manual_ack=manual_ack, reconnect_on_failure=reconnect, **kwargs)
     if broker.username:
         out.username_pw_set(broker.username, broker.password)
     if broker.tls:

@@ -10,18 +10,17 @@ import select
 import socket
 import sqlite3
 import threading
-import time
 
 import pytest
 import services
 import spbwire
+from loggerkit import WAIT_S, wait_until  # noqa: F401 - the tests' one wait
 
 from pilotedge import mqtt
 from pilotedge import sparkplug as spb
 from pilotedge.bridge import Bridge
 from pilotedge.historian import Historian
 
-WAIT_S = 60.0
 # The servers are Debian packages that .ci/run installs on CI; a machine without them skips
 # these tests with the reason (apt-get install mosquitto postgresql).
 _MISSING = services.missing()
@@ -50,17 +49,6 @@ topic readwrite spBv1.0/#
 """
 USERS = {"line1": "pw-line1", "line2": "pw-line2", "historian": "pw-historian",
          "scada": "pw-scada", "alice": "pw-alice", "bob": "pw-bob", "mallory": "pw-mallory"}
-
-
-def wait_until(predicate, what="condition", timeout_s=WAIT_S):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("%s not met within %.0f s" % (what, timeout_s))
-        time.sleep(0.05)
 
 
 def broker_of(server, user=None, **more):
