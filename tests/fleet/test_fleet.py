@@ -76,6 +76,7 @@ def test_a_site_loses_no_row_through_broker_restart_network_cut_and_logger_resta
                 line1.stop()  # and line1's logger restarts
                 line1 = Logger(ptys[:2], db1, names1).start()
                 cmd(line2, "set", "b0", "v0", param="temp_sp", value="35.5 degC")
+                raise_ph_high(line2, db2)
                 cmd(line2, "batch", "b0", "v0", action="stop")
                 wait_until(lambda: b1.connected.is_set(), "line1 back after the cut")
                 line1.stop()
@@ -105,8 +106,33 @@ def test_a_site_loses_no_row_through_broker_restart_network_cut_and_logger_resta
                "bt.id = p.boot JOIN boards bo ON bo.id = bt.board WHERE bo.name = 'b0' "
                "ORDER BY p.host_time")
     assert pgq(pg, changes) == lite(db2, changes)
+    alarms = ("SELECT a.unit, a.code, a.severity, a.latched, a.value, a.\"limit\", "
+              "a.value_unit, a.raised, a.cleared, a.acknowledged, a.end_reason FROM alarms a "
+              "JOIN boards bo ON bo.id = a.board WHERE bo.name = 'b0' ORDER BY a.raised")
+    assert [_times(r, round) for r in pgq(pg, alarms)] == [
+        _times(r, int) for r in lite(db2, alarms)]
+    assert "PH_HIGH" in [r[1] for r in lite(db2, alarms)]
     audit = "SELECT board, operator, command, result FROM audit ORDER BY host_time"
     assert pgq(pg, audit) == lite(db1, audit) + lite(db2, audit)  # line1 has none
+
+
+def raise_ph_high(logger, db):
+    """A PH_HIGH alarm on b0: raised (pH limits moved below its pH), acknowledged, cleared."""
+    limits = (("ph_low", "0.5 pH", "1.3 pH"), ("ph_sp", "0.8 pH", "1.7 pH"),
+              ("ph_high", "1.0 pH", "2.3 pH"))
+    for param, low, _normal in limits:
+        cmd(logger, "set", "b0", "v0", param=param, value=low)
+    wait_until(lambda: lite(db, "SELECT 1 FROM event WHERE code = 'PH_HIGH'"), "PH_HIGH")
+    cmd(logger, "ack", "b0", "v0", alarm="ph_high")
+    for param, _low, normal in reversed(limits):
+        cmd(logger, "set", "b0", "v0", param=param, value=normal)
+    wait_until(lambda: lite(db, "SELECT 1 FROM event WHERE code = 'PH_HIGH' AND kind = "
+                                "'CLEARED'"), "PH_HIGH cleared")
+
+
+def _times(row, to_ms):
+    """An alarm row with its times in whole ms (see _reading)."""
+    return row[:7] + tuple(None if t is None else to_ms(t * 1000) for t in row[7:10]) + row[10:]
 
 
 def lite_ids(db, table):
