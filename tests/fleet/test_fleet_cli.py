@@ -1,20 +1,8 @@
 """`pilotedge bridge` and `pilotedge historian` mistakes: one line, exit status 2, no secret
 repeated."""
 
-import pytest
-
 from pilotedge import cli
 from pilotedge.logdb import LogDB
-
-
-@pytest.fixture
-def pilotedge(capsys):
-    def call(*argv):
-        code = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def one_line(err, *words):
@@ -23,7 +11,7 @@ def one_line(err, *words):
         assert word in err, err
 
 
-def test_mistakes_are_one_line(pilotedge, tmp_path):
+def test_mistakes_are_one_line(capsys, tmp_path):
     log = tmp_path / "line1.sqlite"
     LogDB(log).close()
     access = tmp_path / "access.toml"
@@ -48,7 +36,8 @@ def test_mistakes_are_one_line(pilotedge, tmp_path):
          ("cannot use postgresql://nobody@127.0.0.1:9/pilotedge as the historian's database",)),
     ]
     for argv, words in cases:
-        code, out, err = pilotedge(*argv)
+        code = cli.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
         assert code == 2, (argv, out, err)
         one_line(err, *words)
         assert "hunter2" not in out + err
