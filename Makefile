@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) tools/gen_protocol.py --check
+	$(PY) tools/gen_sparkplug.py --check
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --ignore=tests/hil
 	$(MAKE) hil

@@ -41,7 +41,7 @@ from pilotproto import schema as s
 from . import __version__, boardinfo, codec, resources
 from .errors import LogError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def default_path():
@@ -98,11 +98,25 @@ CREATE TABLE gaps (
 CREATE INDEX alarms_open ON alarms (board, cleared);
 CREATE INDEX audit_time ON audit (host_time);
 """
+# Version 3: the MQTT bridge (pilotedge.bridge) publishes the log's rows from the log itself;
+# these tables say how far the broker has acknowledged them, per Sparkplug edge node, and
+# the node's birth-death sequence number (bdSeq), so nothing is lost or re-counted across
+# a restart of the broker, the network, the logger or the bridge.
+_MQTT = """
+CREATE TABLE mqtt_nodes (
+    id INTEGER PRIMARY KEY, broker TEXT NOT NULL, grp TEXT NOT NULL, node TEXT NOT NULL,
+    source TEXT NOT NULL, bd_seq INTEGER NOT NULL DEFAULT 0, UNIQUE (broker, grp, node));
+CREATE TABLE mqtt_sent (
+    node INTEGER NOT NULL REFERENCES mqtt_nodes(id), tbl TEXT NOT NULL,
+    last_id INTEGER NOT NULL, PRIMARY KEY (node, tbl));
+"""
 # Version 1 (pilotedge 0.1's `pilotedge run`) kept every frame as JSON in `frames`: its
-# tables stay, renamed, beside the new ones.
+# tables stay, renamed, beside the new ones. A new file gets _CORE (version 2) and the
+# upgrades after it.
 _UPGRADES = {
     2: "ALTER TABLE boards RENAME TO boards_v1; ALTER TABLE frames RENAME TO frames_v1;\n"
        + _CORE,
+    3: _MQTT,
 }
 
 # Tables of board messages: name -> message id.
@@ -182,6 +196,11 @@ def frame_columns(table):
     return [(c, sql) for c, sql, *_ in _frame_columns(FRAME_TABLES[table])]
 
 
+# The historian (pilotedge.historian) builds the same message tables and telemetry view in
+# PostgreSQL from these: a message's columns by message id, and the view's SQL.
+message_columns = _frame_columns
+
+
 def _q(name):
     return '"%s"' % name
 
@@ -206,6 +225,7 @@ def _telemetry_view():
 
 _FAST = {i: f for i in FRAME_TABLES.values() if (f := _fast_row(i)) is not None}
 _TABLE_OF = {i: table for table, i in FRAME_TABLES.items()}
+telemetry_view_sql = _telemetry_view
 
 
 class Source:
@@ -294,8 +314,9 @@ class LogDB:
         tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if version == 0 and tables:
             raise ValueError("it is an SQLite file of something else")
-        steps = [_CORE] if version == 0 else [_UPGRADES[v]
-                                              for v in range(version + 1, SCHEMA_VERSION + 1)]
+        steps = [_CORE] if version == 0 else []
+        done = 2 if version == 0 else version
+        steps += [_UPGRADES[v] for v in range(done + 1, SCHEMA_VERSION + 1)]
         self._db.executescript("BEGIN;\n%s\nPRAGMA user_version=%d;\nCOMMIT;"
                                % ("\n".join(steps), SCHEMA_VERSION))
 

@@ -60,6 +60,14 @@ def test_the_installed_package_finds_its_data_and_interpreter(installed, tmp_pat
     assert micropython == installed / "micropython"
 
 
+def test_the_installed_historian_has_its_schema_and_sparkplug(installed, tmp_path):
+    out = _run([installed / "python", "-c",
+                "from pilotedge import historian_db, sparkplug as s;"
+                "print(historian_db.SCHEMA_VERSION, len(s.decode(s.encode([])).metrics))"],
+               cwd=tmp_path, env=_env(), timeout=60)
+    assert out.split() == ["1", "0"]
+
+
 def test_installed_run_logs_into_the_current_folder(installed, tmp_path):
     out = _run([installed / "pilotedge", "run", "--duration", "60", "--quiet"],
                cwd=tmp_path, env=_env(), timeout=120)
