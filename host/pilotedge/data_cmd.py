@@ -12,7 +12,8 @@ from .errors import UsageError
 
 
 def _log_arguments(parser, bounds=True):
-    parser.add_argument("db", metavar="DB", help="the log (.sqlite) pilotedge log or run wrote")
+    parser.add_argument("db", metavar="DB", help="the log (.sqlite) pilotedge log or run wrote, "
+                                                 "or a site historian's postgresql:// URL")
     parser.add_argument("--board", help="only this board (its name in the log)")
     if bounds:
         parser.add_argument("--from", dest="start", metavar="TIME",
@@ -44,7 +45,7 @@ class _Export:
         start, end = _bounds(args)
         out = Path(args.out) if args.out else Path(args.db).with_suffix("").with_name(
             Path(args.db).stem + "-export")
-        with history.open_sqlite(args.db) as log:
+        with history.open_log(args.db) as log:
             written = export.write(log, out, args.format, args.board, start, end)
         for path, count in written:
             print("%s: %d rows" % (path, count))
@@ -65,7 +66,7 @@ class _Plot:
 
         start, end = _bounds(args)
         _writable(args.out)
-        with history.open_sqlite(args.db) as log:
+        with history.open_log(args.db) as log:
             plot.save(log, args.out, args.board, start, end)
         print("plotted %s into %s" % (args.db, args.out))
         return 0
@@ -87,7 +88,7 @@ class _Report:
         fmt = args.format or _format_of(args.out)
         if args.out:
             _writable(args.out)
-        with history.open_sqlite(args.db) as log:
+        with history.open_log(args.db) as log:
             if args.board:
                 log.check_board(args.board)
             text = write_report(log, args.batch, fmt, args.out, args.board)

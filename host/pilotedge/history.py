@@ -42,6 +42,35 @@ POSTGRESQL = Dialect("postgresql", "%s")
 KIND_TABLES = {kind: boardinfo.telemetry_message(kind).lower() for kind, _s, _a in m.UNIT_KINDS}
 
 
+def open_log(db):
+    """A Log of a logger's SQLite file, or of a site historian's PostgreSQL database given
+    as a postgresql:// URL (the same tables and views: pilotedge.historian)."""
+    if str(db).startswith(("postgresql://", "postgres://")):
+        return open_postgresql(str(db))
+    return open_sqlite(db)
+
+
+def open_postgresql(url):
+    """A Log of a historian's PostgreSQL database; LogError (one line) when it cannot be
+    reached."""
+    import psycopg  # only for a historian: a logger PC reads SQLite
+
+    try:
+        conn = psycopg.connect(url, connect_timeout=10)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LogError("cannot open the historian %s: %s" % (_without_password(url), reason))
+    return Log(conn, POSTGRESQL, _without_password(url))
+
+
+def _without_password(url):
+    head, at, tail = url.partition("@")
+    if not at or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, user = head.partition("//")
+    return "%s//%s:***@%s" % (scheme, user.split(":", 1)[0], tail)
+
+
 def open_sqlite(path):
     """A Log of the SQLite file at path, read-only; LogError (one line) when it is not a
     pilotedge log this version reads."""

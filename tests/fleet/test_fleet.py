@@ -13,8 +13,9 @@ import pytest
 from fleetkit import Proxy, acked, bridge, broker_of, historian, needs_servers, wait_until
 from loggerkit import SMOKE
 
-from pilotedge import mqtt, ops
+from pilotedge import cli, mqtt, ops
 from pilotedge.bench import Bench
+from pilotedge.history import open_log
 from pilotedge.logger import Logger
 from pilotedge.sparkplug import metrics as spm
 
@@ -114,6 +115,18 @@ def test_a_site_loses_no_row_through_broker_restart_network_cut_and_logger_resta
     assert "PH_HIGH" in [r[1] for r in lite(db2, alarms)]
     audit = "SELECT board, operator, command, result FROM audit ORDER BY host_time"
     assert pgq(pg, audit) == lite(db1, audit) + lite(db2, audit)  # line1 has none
+    # The technician's data-out commands read the historian as they read a log.
+    with open_log(pg) as site, open_log(db2) as line:
+        assert [_batch(b) for b in site.batches("b0")] == [_batch(b) for b in line.batches("b0")]
+    for command in (["report", pg, "--board", "b0"], ["export", pg, "--board", "b0",
+                                                      "--out", str(tmp_path / "csv")]):
+        assert cli.main(command) == 0, command
+    assert (tmp_path / "csv" / "vessel.csv").read_text().count("\n") > 20
+
+
+def _batch(row):
+    """A batch as both stores give it (each numbers its rows), times in whole seconds."""
+    return tuple(round(v) if isinstance(v, float) else v for k, v in row.items() if k != "id")
 
 
 def raise_ph_high(logger, db):
