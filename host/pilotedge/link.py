@@ -261,7 +261,8 @@ class Link:
         return self.board_clock.uptime_s(self._clock())
 
     def subscribe(self, callback, *names):
-        """Call callback(frame) for each frame of the named messages (all when none).
+        """Call callback(frame) for each frame of the named messages (all when none), as
+        the link handles a read; it notes the read's heartbeats once it has handled them all.
 
         Returns a function that ends the subscription.
         """
