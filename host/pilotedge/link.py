@@ -582,7 +582,10 @@ class Link:
             self._state = new
             self._cv.notify_all()  # a waiter on a refused or closed link must stop waiting
         if self._on_state is not None:
-            self._on_state(old, new)
+            try:
+                self._on_state(old, new)
+            except Exception:  # as a subscriber's: the link (and the reader) go on
+                _log.exception("on_state %r failed on %s -> %s", self._on_state, old, new)
 
     def _uptime_s(self):
         return int((self._clock() - self._started) * 1000) % _UPTIME_WRAP_MS / 1000

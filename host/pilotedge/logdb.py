@@ -216,7 +216,7 @@ def _telemetry_view():
 
 _TABLE_OF = {i: table for table, i in FRAME_TABLES.items()}
 # Rows one INSERT takes at once: binding them together and SQLite's own loop over them cost
-# about a third less per row than executemany's row at a time (README, measured figures).
+# about a third less per row than executemany's row at a time (docs/logger.md).
 _ROWS_PER_INSERT = 32
 # Where a message carries the board's uptime: its position and the wire value of 1 s.
 _UPTIME_AT = {i: (n, round(1 / f[2])) for i in FRAME_TABLES.values()

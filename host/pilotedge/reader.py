@@ -3,18 +3,21 @@
 A link on its own gets a Reader of its own (pilotedge.link.Link). The logger gives all its
 links one: sixteen reader threads sharing one interpreter lock spent their time handing it
 over (and fighting for the writer's queue) instead of decoding, which held the logger to a
-fiftieth of what SQLite takes (README, measured figures). One thread that waits on every
+tenth of what SQLite takes (docs/logger.md). One thread that waits on every
 port with selectors handles each read as it comes, whole, with nobody to wait for.
 
 Everything a link does on its reader (decoding, answering heartbeats, callbacks) must be
 quick and never block: the other links wait meanwhile.
 """
 
+import logging
 import selectors
 import threading
 import time
 
 from . import ports
+
+_log = logging.getLogger(__name__)
 
 POLL_S = 0.01  # the longest between liveness checks, and between reads of a polled port
 
@@ -68,7 +71,10 @@ class Reader:
                 if now >= next_check:
                     next_check = now + POLL_S
                     for link in list(self._links):
-                        link._check_liveness()
+                        try:
+                            link._check_liveness()
+                        except Exception:  # a bug: the other links go on
+                            _log.exception("liveness check of %s failed", link.url)
         self._selector.close()
 
     def _read(self, link):
