@@ -110,6 +110,25 @@ def test_sequence_gaps_are_recorded(log):
     assert q(path, "SELECT kind, frames_lost FROM gaps") == [("sequence", 3), ("sequence", 242)]
 
 
+def test_board_time_of_frames_that_arrived_together(log):
+    """A frame's own uptime, else that of the frame before it in the read that carries one,
+    else the estimate at arrival but no later than the first own uptime after it."""
+    db, src, path = log
+    beat = dict(state="RUN", faults=0, overruns=0, cycle_max=0, heap_free=0, rx_errors=0)
+    db.arrived(src, [frame("VESSEL", 1, **VESSEL), frame("HEARTBEAT", 2, uptime=12.0, **beat),
+                     frame("VESSEL", 3, **VESSEL), event("RAISED", "PH_HIGH", seq=4,
+                                                         uptime=12.5),
+                     frame("VESSEL", 6, **VESSEL)], 110.0, 14.0)  # read late: 14 s guessed
+    db.arrived(src, [frame("VESSEL", 7, **VESSEL)], 111.0, 13.0)
+    db.flush()
+    assert q(path, "SELECT seq, board_time FROM vessel ORDER BY id") == [
+        (1, 12.0), (3, 12.0), (6, 12.5), (7, 13.0)]
+    assert q(path, "SELECT board_time FROM heartbeat") == [(12.0,)]
+    assert q(path, "SELECT board_time FROM event") == [(12.5,)]
+    assert q(path, "SELECT raised_board_time FROM alarms") == [(12.5,)]
+    assert q(path, "SELECT frames_lost, detail FROM gaps") == [(1, "seq 6 after 4")]
+
+
 def test_frames_before_the_hello_wait_for_it(tmp_path):
     db = LogDB(tmp_path / "log.sqlite")
     src = Source("socket://x")
