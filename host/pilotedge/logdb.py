@@ -243,6 +243,7 @@ class Source:
         self.boot_count = None
         self.units = []
         self.seq = None  # last sequence number seen
+        self.uptime = None  # the board's uptime (s) the last frame that carries one said
         self.pending = []  # frames that came before the board's HELLO was logged
         self.gap = None  # gaps.id of the gap open on this port
 
@@ -412,7 +413,7 @@ class LogDB:
         if f["boot_count"] != src.boot_count or src.boot is None:
             src.boot = self._boot(src, f, host_time)
             src.boot_count = f["boot_count"]
-        src.seq = None
+        src.seq = src.uptime = None
         self._begin()
         self._db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?)",
                              [(src.board, u.number, u.name, u.kind) for u in src.units])
@@ -452,17 +453,20 @@ class LogDB:
 
         board_time: the board's uptime when they arrived, as its heartbeats let the host
         estimate it. A frame that carries its own uptime (heartbeat, event, hello) is logged
-        at that, and so are the frames after it; the frames before it at no later than that
-        (a host that read late must not place them after it).
+        at that, and so are the frames after it. The frames before it were sent before it,
+        and before the heartbeat after the last one seen: they are logged at no later than
+        either (a host that read late must not place them after those).
         """
         if src.boot is None:
             src.pending.append((frames, host_time, board_time))
             return
         if not frames:
             return
-        first = _first_uptime(frames)
-        if first is not None and board_time is not None:
-            board_time = min(board_time, first)
+        if board_time is not None:
+            for limit in (_first_uptime(frames),
+                          None if src.uptime is None else src.uptime + m.HEARTBEAT_MS / 1000):
+                if limit is not None and limit < board_time:
+                    board_time = limit
         boot = src.boot
         last = frames[0].seq - 1 if src.seq is None else src.seq
         plans = self._plans
@@ -481,7 +485,7 @@ class LogDB:
                 continue
             rows, uptime, converted = plan
             if uptime is not None:
-                board_time = values[uptime[0]] / uptime[1]
+                board_time = src.uptime = values[uptime[0]] / uptime[1]
             rows += (boot, host_time, board_time, seq)
             rows += values if converted else self._fields(src, frame, host_time, board_time)
         src.seq = last

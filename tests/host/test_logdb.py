@@ -112,7 +112,8 @@ def test_sequence_gaps_are_recorded(log):
 
 def test_board_time_of_frames_that_arrived_together(log):
     """A frame's own uptime, else that of the frame before it in the read that carries one,
-    else the estimate at arrival but no later than the first own uptime after it."""
+    else the estimate at arrival, but no later than the first own uptime after it nor than a
+    heartbeat period after the last one."""
     db, src, path = log
     beat = dict(state="RUN", faults=0, overruns=0, cycle_max=0, heap_free=0, rx_errors=0)
     db.arrived(src, [frame("VESSEL", 1, **VESSEL), frame("HEARTBEAT", 2, uptime=12.0, **beat),
@@ -120,9 +121,10 @@ def test_board_time_of_frames_that_arrived_together(log):
                                                          uptime=12.5),
                      frame("VESSEL", 6, **VESSEL)], 110.0, 14.0)  # read late: 14 s guessed
     db.arrived(src, [frame("VESSEL", 7, **VESSEL)], 111.0, 13.0)
+    db.arrived(src, [frame("VESSEL", 8, **VESSEL)], 112.0, 15.0)  # read late again
     db.flush()
     assert q(path, "SELECT seq, board_time FROM vessel ORDER BY id") == [
-        (1, 12.0), (3, 12.0), (6, 12.5), (7, 13.0)]
+        (1, 12.0), (3, 12.0), (6, 12.5), (7, 13.0), (8, 13.5)]
     assert q(path, "SELECT board_time FROM heartbeat") == [(12.0,)]
     assert q(path, "SELECT board_time FROM event") == [(12.5,)]
     assert q(path, "SELECT raised_board_time FROM alarms") == [(12.5,)]
