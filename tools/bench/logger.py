@@ -117,14 +117,15 @@ def replay(hello, data, boards, per_board, folder):
     total = boards * per_board
     t0 = time.perf_counter()
     go.set()
-    while logger.db.frames < total:
-        time.sleep(0.005)
-        if time.perf_counter() - t0 > 600:
-            raise SystemExit("the logger took %d of %d frames in 600 s"
-                             % (logger.db.frames, total))
-    logger.write("flush")  # in order after the last frame
+    flushed = False
     while logger.db.committed < total:
-        time.sleep(0.001)
+        if not flushed and logger.db.frames >= total:
+            logger.write("flush")  # in order after the last frame
+            flushed = True
+        time.sleep(0.001 if flushed else 0.005)
+        if time.perf_counter() - t0 > 600:
+            raise SystemExit("the logger took %d of %d frames in 600 s (%s)"
+                             % (logger.db.frames, total, logger.failure or "no failure"))
     elapsed = time.perf_counter() - t0
     logger.stop()
     proc.terminate()
