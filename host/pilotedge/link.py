@@ -1,8 +1,10 @@
 """A link to one board over any pyserial URL: handshake, heartbeats, commands, parameters.
 
-One reader thread decodes with pilotedge.codec, answers board heartbeats and hands answers to
-the callers blocked in hello(), command() and param_*(). pyserial's threaded Packetizer is
-not used because it splits packets in a Python loop; the codec splits a whole read at once.
+A reader thread (pilotedge.reader: the link's own, or one a program shares among its links,
+as the logger does) hands the link each read; the link decodes it with pilotedge.codec,
+answers board heartbeats and hands answers to the callers blocked in hello(), command() and
+param_*(). pyserial's threaded Packetizer is not used because it splits packets in a Python
+loop; the codec splits a whole read at once, and the link handles its frames as one run.
 """
 
 import collections
@@ -20,12 +22,13 @@ from pilotproto import schema as s
 
 from . import __version__, codec, ports
 from .errors import LinkError
+from .reader import Reader
 
 _log = logging.getLogger(__name__)
 
-_READ_SIZE = 4096
-# The longest the reader waits for input before it checks liveness and whether to close.
-_POLL_S = 0.01
+# At most this much of one port is handled before the reader turns to the next: about 500
+# frames, a millisecond or two of the reader's time.
+_READ_SIZE = 16384
 _LOST_MISSED_S = m.LINK_LOST_MISSED * m.HEARTBEAT_MS / 1000  # in board seconds
 # However fast a bench board runs, the link is lost only after this much wall time without
 # a heartbeat: a busy host or bench pauses for milliseconds, which at 600x are board seconds.
@@ -37,6 +40,8 @@ _CMD_TIMEOUT_S = s.CMD_TIMEOUT_MS / 1000  # the spec's retry policy (protocol/RE
 _PROGRESS_TIMEOUT_S = s.PROGRESS_TIMEOUT_MS / 1000
 
 OPEN, UP, LOST, REFUSED, CLOSED = "open", "up", "lost", "refused", "closed"
+# Board messages that answer a request (see _answer_key).
+_ANSWERS = frozenset((m.MSG_ACK, m.MSG_PARAM_VALUE, m.MSG_HELLO))
 
 
 class ParamValue(NamedTuple):
@@ -120,14 +125,14 @@ class Link:
     """A board at `url` (a port name or a pyserial URL such as socket://host:port or loop://).
 
     `clock` (seconds, monotonic) measures heartbeat liveness and is injectable so tests need
-    not sleep; waits for answers use real time. Callbacks (on_state(old, new), subscribe)
-    run on the reader thread and must not block: that thread also delivers the answers the
-    blocking calls wait for.
+    not sleep; waits for answers use real time. `reader`: a pilotedge.reader.Reader shared
+    with other links (default: a thread of the link's own). Callbacks (on_state(old, new),
+    subscribe, subscribe_batches) run on the reader thread and must not block: that thread
+    also delivers the answers the blocking calls wait for, and reads the reader's other links.
     """
 
-    def __init__(self, url, baudrate=115200, clock=time.monotonic, on_state=None):
+    def __init__(self, url, baudrate=115200, clock=time.monotonic, on_state=None, reader=None):
         self._port = ports.open_port(url, baudrate)
-        self._wait = ports.waiter(self._port)
         self.url = url
         self.board = None  # fields of the board's HELLO once the handshake succeeded
         self.board_clock = BoardClock()
@@ -145,6 +150,7 @@ class Link:
         self._tx_lock = threading.Lock()
         self._answers = {}  # pending request key -> latest answer frame (None until one)
         self._subscribers = ()
+        self._batch_subscribers = ()
         self._state = OPEN
         self._echoes = False
         self._last_heartbeat = None
@@ -152,9 +158,9 @@ class Link:
         self._tx_seq = 0
         # Random start: a new session never reuses an id still in a board's dedup cache.
         self._cmd_id = secrets.randbits(32)
-        self._closing = False
-        self._thread = threading.Thread(target=self._read_loop, name="pilotedge-link", daemon=True)
-        self._thread.start()
+        self._own_reader = reader is None
+        self._reader = Reader("pilotedge-link") if reader is None else reader
+        self._reader.add(self, self._port)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -255,17 +261,32 @@ class Link:
         return self.board_clock.uptime_s(self._clock())
 
     def subscribe(self, callback, *names):
-        """Call callback(frame) for each frame of the named messages (all when none).
+        """Call callback(frame) for each frame of the named messages (all when none), as
+        the link handles a read; it notes the read's heartbeats once it has handled them all.
 
         Returns a function that ends the subscription.
         """
-        entry = (frozenset(n.upper() for n in names), callback)
+        return self._add_subscriber("_subscribers", (frozenset(n.upper() for n in names),
+                                                      callback))
+
+    def subscribe_batches(self, callback):
+        """Call callback(frames) with the frames of each read, a list in arrival order (all
+        messages): one call per read, not per frame, for a consumer of everything (the
+        logger). A board HELLO always starts a new list, so no list spans two boots. The
+        link notes a list's heartbeats after the call, so board_uptime_s() in it is the
+        board's time when the list arrived, as known before it.
+
+        Returns a function that ends the subscription.
+        """
+        return self._add_subscriber("_batch_subscribers", callback)
+
+    def _add_subscriber(self, which, entry):
         with self._cv:
-            self._subscribers += (entry,)
+            setattr(self, which, getattr(self, which) + (entry,))
 
         def cancel():
             with self._cv:
-                self._subscribers = tuple(e for e in self._subscribers if e is not entry)
+                setattr(self, which, tuple(e for e in getattr(self, which) if e is not entry))
 
         return cancel
 
@@ -305,8 +326,9 @@ class Link:
         }
 
     def close(self):
-        self._closing = True
-        self._thread.join()
+        self._reader.remove(self)  # waits for a read of this link under way
+        if self._own_reader:
+            self._reader.close()
         self._port.close()
         self._set_state(CLOSED)
 
@@ -393,56 +415,84 @@ class Link:
 
     # -- reader thread ---------------------------------------------------------------------
 
-    def _read_loop(self):
-        while not self._closing:
-            try:
-                data = self._port.read(_READ_SIZE)  # what has arrived, without waiting
-                if data:
-                    for frame in self._decoder.feed(data):
-                        self._on_frame(frame)
-                    if self._decoder.foreign_version is not None:
-                        self._refuse_version()
-                else:
-                    self._wait(_POLL_S)
-                self._check_liveness()
-            except (serial.SerialException, OSError, LinkError) as exc:  # unplugged, peer gone
-                if not self._closing:
-                    self.closed_reason = str(exc) or type(exc).__name__
-                    _log.warning("link to %s closed: %s", self.url, self.closed_reason)
-                    self._set_state(CLOSED)
-                return
-            except Exception:  # a bug: callers must not wait in vain
-                if not self._closing:
-                    _log.exception("link to %s failed", self.url)
-                    self.closed_reason = "internal error (see the log)"
-                    self._set_state(CLOSED)
-                return
+    def _read(self):
+        """Read what has arrived, without waiting, and handle it; False when the port failed,
+        which closes the link (an unplugged cable, a peer gone)."""
+        try:
+            data = self._port.read(_READ_SIZE)
+            if data:
+                self._on_frames(self._decoder.feed(data))
+                if self._decoder.foreign_version is not None:
+                    self._refuse_version()
+            return True
+        except (serial.SerialException, OSError, LinkError) as exc:
+            self.closed_reason = str(exc) or type(exc).__name__
+            _log.warning("link to %s closed: %s", self.url, self.closed_reason)
+        except Exception:  # a bug: callers must not wait in vain
+            _log.exception("link to %s failed", self.url)
+            self.closed_reason = "internal error (see the log)"
+        self._set_state(CLOSED)
+        return False
 
-    def _on_frame(self, frame):
-        if frame.msg_id == m.MSG_HELLO:
-            if not self._on_hello(frame):
-                return
-        elif self._rx_seq is not None:
-            self.rx_lost += (frame.seq - self._rx_seq - 1) & 0xFF
-        self._rx_seq = frame.seq
-        if self._state == REFUSED:
-            return
-        if frame.msg_id == m.MSG_HEARTBEAT:
-            self._on_heartbeat(frame)
-        # Subscribers first: when a request returns its answer, they have seen it too.
-        for names, callback in self._subscribers:
-            if not names or frame.name in names:
+    def _on_frames(self, frames):
+        """One read's frames, in order, as one run (split at a board HELLO): per-frame
+        subscribers as each comes; then, at the run's end, batch subscribers, its last
+        heartbeat and the answers it holds. One heartbeat answer per run is enough: a run
+        holds more than one only when the host fell behind, and all the board needs is to
+        hear from the host. Answers go last, so whoever waits for one finds that subscribers
+        have seen it."""
+        run, heartbeat, answers = [], None, []
+        seq = self._rx_seq
+        refused = self._state == REFUSED
+        subscribers = self._subscribers
+        for frame in frames:
+            msg_id, frame_seq, _flags, _values = frame
+            if msg_id == m.MSG_HELLO:
+                self._rx_seq = seq
+                self._end_run(run, heartbeat, answers)
+                run, heartbeat, answers = [], None, []
+                if not self._on_hello(frame):
+                    continue
+                refused = self._state == REFUSED
+            elif seq is not None and (frame_seq - seq - 1) & 0xFF:
+                self.rx_lost += (frame_seq - seq - 1) & 0xFF
+            seq = frame_seq
+            if refused:
+                continue
+            run.append(frame)
+            if msg_id == m.MSG_HEARTBEAT:
+                heartbeat = frame
+            elif msg_id in _ANSWERS:
+                answers.append(frame)
+            if subscribers:
+                self._deliver(subscribers, frame)
+        self._rx_seq = seq
+        self._end_run(run, heartbeat, answers)
+
+    def _deliver(self, subscribers, frame):
+        name = frame.name
+        for names, callback in subscribers:
+            if not names or name in names:
                 try:
                     callback(frame)
                 except Exception:
-                    _log.exception("subscriber %r failed on %s", callback, frame.name)
-        key = _answer_key(frame)
-        if key is None:
-            return  # telemetry, heartbeats, events: nobody waits for them (no lock taken)
-        with self._cv:
-            if key in self._answers:
-                self._answers[key] = frame
-                self._cv.notify_all()
+                    _log.exception("subscriber %r failed on %s", callback, name)
+
+    def _end_run(self, run, heartbeat, answers):
+        if run:
+            for callback in self._batch_subscribers:
+                try:
+                    callback(run)
+                except Exception:
+                    _log.exception("subscriber %r failed on %d frames", callback, len(run))
+        if heartbeat is not None:
+            self._on_heartbeat(heartbeat)
+        for frame in answers:
+            key = _answer_key(frame)
+            with self._cv:
+                if key in self._answers:
+                    self._answers[key] = frame
+                    self._cv.notify_all()
 
     def _on_hello(self, frame):
         """A board HELLO (answer or reboot) starts a new sequence and is checked for its spec;
@@ -532,7 +582,10 @@ class Link:
             self._state = new
             self._cv.notify_all()  # a waiter on a refused or closed link must stop waiting
         if self._on_state is not None:
-            self._on_state(old, new)
+            try:
+                self._on_state(old, new)
+            except Exception:  # as a subscriber's: the link (and the reader) go on
+                _log.exception("on_state %r failed on %s -> %s", self._on_state, old, new)
 
     def _uptime_s(self):
         return int((self._clock() - self._started) * 1000) % _UPTIME_WRAP_MS / 1000

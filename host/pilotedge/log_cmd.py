@@ -148,7 +148,7 @@ def values_lines(state):
 def serving(logger):
     """While a view runs: a short GIL switch interval, SIGTERM sets the event it gets; at the
     end (Ctrl-C included) the logger stops and a failure of its log is raised."""
-    # The reader threads must answer a fast bench board's heartbeats within milliseconds
+    # The reader thread must answer a fast bench board's heartbeats within milliseconds
     # (9 ms at 600x); a short GIL switch interval keeps the writer from holding them off.
     sys.setswitchinterval(QUICK_GIL_S)
     stop = threading.Event()

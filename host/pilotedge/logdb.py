@@ -25,7 +25,6 @@ leaves the file intact with everything up to the last commit (WAL mode; a power 
 the last checkpoint).
 """
 
-import functools
 import getpass
 import json
 import os
@@ -34,7 +33,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-from pilotproto import convert
 from pilotproto import messages as m
 from pilotproto import schema as s
 
@@ -145,49 +143,61 @@ def _frame_columns(msg_id):
     return out
 
 
-def _fast_row(msg_id):
-    """For a message of numbers alone (telemetry, heartbeat): raw values -> its row's
-    values, as frame() makes them through codec.engineering and boardinfo.valid_readings
-    but without a dict per frame (the logger's hot path); None for other messages."""
+def _sql_converts(msg_id):
+    """True for a message of numbers alone (telemetry, heartbeat, ack), whose rows SQLite
+    makes from the raw wire values as it inserts them (_value_sql); False for a message
+    with text or a value whose unit depends on another field, whose rows are made in Python
+    (codec.engineering)."""
     name = m.MESSAGES[msg_id][0]
-    fields = s.FIELDS[msg_id]
-    if name in _VALUE_UNIT or any(c == "text" or c.endswith("s") for _f, c, *_ in fields):
-        return None
-    convs = []
-    for _f, _code, scale, _unit, enum, _bits in fields:
+    return name not in _VALUE_UNIT and not any(c == "text" or c.endswith("s")
+                                               for _f, c, *_ in s.FIELDS[msg_id])
+
+
+def _value_sql(msg_id, first):
+    """SQL expressions of a message's columns (after boot, host_time, board_time, seq) from
+    the parameters ?first, ?first+1, ...
+
+    Where SQLite converts (_sql_converts) it does so in C, rather than a Python call per
+    value per frame (the logger's hot path): a scaled value is its wire value over the whole
+    inverse of its scale, the float nearest the decimal value, as convert.from_raw's
+    rounding gives; an enum by member name (its number when it has none); a reading the
+    frame does not vouch for NULL (boardinfo.SENSOR_BITS, INVALID_WHEN).
+    """
+    columns = _frame_columns(msg_id)
+    params = ["?%d" % (first + i) for i in range(len(columns))]
+    if not _sql_converts(msg_id):
+        return params
+    name = m.MESSAGES[msg_id][0]
+    at = dict(zip([c[0] for c in columns], params, strict=True))
+    out = []
+    for field, _code, scale, _unit, enum, _bits in s.FIELDS[msg_id]:
+        v = at[field]
         if scale != 1:
-            convs.append(functools.partial(_scaled, scale, convert._digits(scale)))
+            v = "%s / %d.0" % (v, round(1 / scale))
         elif enum is not None:
-            convs.append(functools.partial(_member, s.ENUMS[enum]))
-        else:
-            convs.append(None)
-    names = [f[0] for f in fields]
-    checks = [(names.index(f), bit) for f, bit in boardinfo.SENSOR_BITS.get(name, {}).items()]
-    ok_at = names.index("sensor_ok") if checks else None
-    invalid = [(names.index(f), names.index(flag), bad)
-               for f, (flag, bad) in boardinfo.INVALID_WHEN.get(name, {}).items()]
-
-    def row(values):
-        out = [v if c is None else c(v) for c, v in zip(convs, values, strict=True)]
-        if checks:
-            ok = out[ok_at]
-            for i, bit in checks:
-                if not ok >> bit & 1:
-                    out[i] = None
-        for i, flag, bad in invalid:
-            if out[flag] == bad:
-                out[i] = None
-        return out
-
-    return row
+            v = "CASE %s %s ELSE %s END" % (v, " ".join(
+                "WHEN %d THEN '%s'" % member for member in s.ENUMS[enum].items()), v)
+        bit = boardinfo.SENSOR_BITS.get(name, {}).get(field)
+        if bit is not None:
+            v = "CASE WHEN %s & %d THEN %s END" % (at["sensor_ok"], 1 << bit, v)
+        flag, bad = boardinfo.INVALID_WHEN.get(name, {}).get(field, (None, None))
+        if flag is not None:
+            enum_of_flag = next(f[4] for f in s.FIELDS[msg_id] if f[0] == flag)
+            raw_bad = {n: k for k, n in s.ENUMS[enum_of_flag].items()}[bad]
+            v = "CASE WHEN %s != %d THEN %s END" % (at[flag], raw_bad, v)
+        out.append(v)
+    return out
 
 
-def _scaled(scale, digits, v):
-    return round(v * scale, digits)
-
-
-def _member(enum, v):
-    return enum.get(v, v)
+def _insert_sql(msg_id, rows=1):
+    """The INSERT of `rows` rows of a message's table from a flat list of parameters: per
+    row boot, host_time, board_time, seq, then its values (raw where SQLite converts)."""
+    cols = [n for n, _t in _COMMON[1:]] + [c for c, *_ in _frame_columns(msg_id)]
+    width = len(cols)
+    values = ["(?%d, ?%d, ?%d, ?%d, %s)" % (*range(first, first + 4), ", ".join(
+        _value_sql(msg_id, first + 4))) for first in range(1, rows * width, width)]
+    return "INSERT INTO %s (%s) VALUES %s" % (
+        _TABLE_OF[msg_id], ", ".join(_q(c) for c in cols), ", ".join(values))
 
 
 def frame_columns(table):
@@ -223,9 +233,24 @@ def _telemetry_view():
     return "CREATE VIEW telemetry AS\n" + "\nUNION ALL\n".join(parts)
 
 
-_FAST = {i: f for i in FRAME_TABLES.values() if (f := _fast_row(i)) is not None}
 _TABLE_OF = {i: table for table, i in FRAME_TABLES.items()}
 telemetry_view_sql = _telemetry_view
+
+# Rows one INSERT takes at once: binding them together and SQLite's own loop over them cost
+# about a third less per row than executemany's row at a time (docs/logger.md).
+_ROWS_PER_INSERT = 32
+# Where a message carries the board's uptime: its position and the wire value of 1 s.
+_UPTIME_AT = {i: (n, round(1 / f[2])) for i in FRAME_TABLES.values()
+              for n, f in enumerate(s.FIELDS[i]) if f[0] == "uptime"}
+
+
+def _first_uptime(frames):
+    """The board's uptime (s) in the first of frames that carries one, or None."""
+    for msg_id, _seq, _flags, values in frames:
+        uptime = _UPTIME_AT.get(msg_id)
+        if uptime is not None:
+            return values[uptime[0]] / uptime[1]
+    return None
 
 
 class Source:
@@ -239,6 +264,7 @@ class Source:
         self.boot_count = None
         self.units = []
         self.seq = None  # last sequence number seen
+        self.uptime = None  # the board's uptime (s) the last frame that carries one said
         self.pending = []  # frames that came before the board's HELLO was logged
         self.gap = None  # gaps.id of the gap open on this port
 
@@ -266,10 +292,17 @@ class LogDB:
             self._spec_tables()
         except (OSError, sqlite3.Error, ValueError) as exc:
             raise LogError("cannot use %s as a pilotedge log: %s" % (self.path, exc)) from None
-        self._rows = {}  # table -> rows waiting for the next flush
-        self._inserts = {}
+        # message id -> its rows for the next flush, one flat list of their parameters
+        self._rows = {i: [] for i in _TABLE_OF}
+        # message id -> (INSERT of one row, of _ROWS_PER_INSERT rows, parameters per row)
+        self._inserts = {i: (_insert_sql(i), _insert_sql(i, _ROWS_PER_INSERT),
+                             4 + len(_frame_columns(i))) for i in _TABLE_OF}
+        # message id -> (its rows, where it carries the board's uptime, SQLite converts it)
+        self._plans = {i: (self._rows[i], _UPTIME_AT.get(i), _sql_converts(i))
+                       for i in _TABLE_OF}
         self._last_commit = clock()
         self.frames = 0  # frames logged by this session
+        self.committed = 0  # of which committed
         self._alarms = {}  # (board id, unit, code) -> alarms.id of the open alarm
         self._params = {}  # (board id, unit, name) -> value last seen
         self._audit_keys = {}
@@ -360,26 +393,23 @@ class LogDB:
         self._db.execute("UPDATE %s SET %s WHERE id = ?" % (table, sets),
                          (*values.values(), row_id))
 
-    def _queue(self, table, row):
-        rows = self._rows.get(table)
-        if rows is None:
-            rows = self._rows[table] = []
-            msg_id = FRAME_TABLES[table]
-            cols = [n for n, _t in _COMMON[1:]] + [c for c, *_ in _frame_columns(msg_id)]
-            self._inserts[table] = "INSERT INTO %s (%s) VALUES (%s)" % (
-                table, ", ".join(_q(c) for c in cols), ", ".join("?" * len(cols)))
-        rows.append(row)
-
     def flush(self):
         """Commit everything written so far."""
         self._begin()
-        for table, rows in self._rows.items():
+        for msg_id, rows in self._rows.items():
             if rows:
-                self._db.executemany(self._inserts[table], rows)
+                one, many, width = self._inserts[msg_id]
+                step = width * _ROWS_PER_INSERT
+                whole = len(rows) - len(rows) % step
+                for i in range(0, whole, step):
+                    self._db.execute(many, rows[i:i + step])
+                self._db.executemany(one, [rows[i:i + width]
+                                           for i in range(whole, len(rows), width)])
                 rows.clear()
         self._db.execute("UPDATE sessions SET frames = ? WHERE id = ?",
                          (self.frames, self.session))
         self._db.execute("COMMIT")
+        self.committed = self.frames
         self._last_commit = self._clock()
 
     def flush_due(self, every_s):
@@ -405,13 +435,13 @@ class LogDB:
         if f["boot_count"] != src.boot_count or src.boot is None:
             src.boot = self._boot(src, f, host_time)
             src.boot_count = f["boot_count"]
-        src.seq = None
+        src.seq = src.uptime = None
         self._begin()
         self._db.executemany("INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?)",
                              [(src.board, u.number, u.name, u.kind) for u in src.units])
         pending, src.pending = src.pending, []
         for args in pending:
-            self.frame(src, *args)
+            self.arrived(src, *args)
 
     def _board(self, name, board_id, host_time):
         row = self._db.execute("SELECT id FROM boards WHERE name = ?", (name,)).fetchone()
@@ -437,38 +467,65 @@ class LogDB:
 
     def frame(self, src, frame, host_time, board_time=None):
         """Log one decoded frame from src's port (held back until the board's HELLO is)."""
+        self.arrived(src, [frame], host_time, board_time)
+
+    def arrived(self, src, frames, host_time, board_time=None):
+        """Log decoded frames that arrived together from src's port, in order (held back
+        until the board's HELLO is).
+
+        board_time: the board's uptime when they arrived, as its heartbeats let the host
+        estimate it. A frame that carries its own uptime (heartbeat, event, hello) is logged
+        at that, and so are the frames after it. The frames before it were sent before it,
+        and before the heartbeat after the last one seen: they are logged at no later than
+        either (a host that read late must not place them after those).
+        """
         if src.boot is None:
-            src.pending.append((frame, host_time, board_time))
+            src.pending.append((frames, host_time, board_time))
             return
-        if frame.msg_id == m.MSG_HELLO:
-            src.seq = None
-        elif src.seq is not None:
-            lost = (frame.seq - src.seq - 1) & 0xFF
-            if lost:
+        if not frames:
+            return
+        if board_time is not None:
+            for limit in (_first_uptime(frames),
+                          None if src.uptime is None else src.uptime + m.HEARTBEAT_MS / 1000):
+                if limit is not None and limit < board_time:
+                    board_time = limit
+        boot = src.boot
+        last = frames[0].seq - 1 if src.seq is None else src.seq
+        plans = self._plans
+        skipped = 0
+        for frame in frames:
+            msg_id, seq, _flags, values = frame
+            lost = (seq - last - 1) & 0xFF
+            if lost and msg_id != m.MSG_HELLO:  # a HELLO starts a new sequence
                 self._insert("gaps", board=src.board, port=src.port, kind="sequence",
                              started=host_time, ended=host_time, frames_lost=lost,
-                             detail="seq %d after %d" % (frame.seq, src.seq))
-        src.seq = frame.seq
-        fast = _FAST.get(frame.msg_id)
-        if fast is not None:
-            self._queue(_TABLE_OF[frame.msg_id],
-                        (src.boot, host_time, board_time, frame.seq, *fast(frame.values)))
-            self.frames += 1
-            return
+                             detail="seq %d after %d" % (seq, last))
+            last = seq
+            plan = plans.get(msg_id)
+            if plan is None:
+                skipped += 1  # a message boards do not send (a host's, echoed)
+                continue
+            rows, uptime, converted = plan
+            if uptime is not None:
+                board_time = src.uptime = values[uptime[0]] / uptime[1]
+            rows += (boot, host_time, board_time, seq)
+            rows += values if converted else self._fields(src, frame, host_time, board_time)
+        src.seq = last
+        self.frames += len(frames) - skipped
+
+    def _fields(self, src, frame, host_time, board_time):
+        """The column values of a frame SQLite does not convert; an event or a parameter
+        value is also an alarm or a parameter change."""
         name = frame.name
-        fields = codec.engineering(frame)
-        if name in boardinfo.SENSOR_BITS or name in boardinfo.INVALID_WHEN:
-            fields = boardinfo.valid_readings(name, fields)
-        elif name == "EVENT":
+        fields = boardinfo.valid_readings(name, codec.engineering(frame))
+        if name == "EVENT":
             fields["value_unit"] = boardinfo.EVENT_UNITS.get(fields["code"])
             self._event(src, fields, host_time, board_time)
         elif name == "PARAM_VALUE":
             param = codec.PARAMS.get(fields["name"])
             fields["value_unit"] = param[2] if param else None
             self._param(src, fields, host_time)
-        self._queue(name.lower(), (src.boot, host_time, board_time, frame.seq,
-                                   *fields.values()))
-        self.frames += 1
+        return fields.values()
 
     def _event(self, src, f, host_time, board_time):
         key = (src.board, f["unit"], f["code"])

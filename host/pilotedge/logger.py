@@ -9,11 +9,13 @@ to command them while it runs.
     logger.stop()
 
 A serial port is exclusive, so the logger owns its ports and serves commands for them on a
-local control endpoint (pilotedge.control), as MAVProxy does for its autopilot. Each port
-has a supervisor thread: when the port fails (a USB cable pulled) it records a gap and
-reopens the port with backoff until the board answers again; a board that reboots sends a
-HELLO and gets a new boot. One writer thread owns the log file and commits every half second,
-so a crash loses at most that half second and Ctrl-C or SIGTERM (stop()) loses nothing.
+local control endpoint (pilotedge.control), as MAVProxy does for its autopilot. One reader
+thread (pilotedge.reader) reads every port and hands the log each read's frames at once.
+Each port has a supervisor thread: when the port fails (a USB cable pulled) it records a gap
+and reopens the port with backoff until the board answers again; a board that reboots sends
+a HELLO and gets a new boot. One writer thread owns the log file and commits every half
+second, so a crash loses at most that half second and Ctrl-C or SIGTERM (stop()) loses
+nothing.
 """
 
 import functools
@@ -28,6 +30,7 @@ from pilotproto import schema as s
 from . import boardinfo, codec, link, ports
 from .errors import LinkError, LogError, UsageError
 from .logdb import LogDB, Source
+from .reader import Reader
 
 _log = logging.getLogger(__name__)
 
@@ -71,9 +74,10 @@ class BoardPort:
 
     def connect(self):
         """Open the port and shake hands; LinkError when either fails."""
-        new = link.Link(self.url, on_state=lambda old, new: self._wake.set())
+        new = link.Link(self.url, on_state=lambda old, new: self._wake.set(),
+                        reader=self._logger._reader)
         try:
-            new.subscribe(functools.partial(self._on_frame, new))
+            new.subscribe_batches(functools.partial(self._on_frames, new))
             new.hello(_HELLO_TIMEOUT_S, _HELLO_RETRIES)
         except BaseException as exc:
             new.close()
@@ -109,29 +113,49 @@ class BoardPort:
 
     # -- reader thread -----------------------------------------------------------------------
 
-    def _on_frame(self, source_link, frame):
+    def _on_frames(self, source_link, frames):
+        """A read's frames (a HELLO only ever first): into the log in one hand-over."""
         now = time.time()
         logger = self._logger
-        msg_id = frame.msg_id
-        if msg_id == m.MSG_HELLO:
-            f = frame.fields()
+        if frames[0].msg_id == m.MSG_HELLO:
+            f = frames[0].fields()
             self.hello = f
             self.units = boardinfo.units_of(f)
             self.name = logger._name_for(self, f["board_id"])
             self._last_uptime = None
             logger._write(logger.db.hello, self.src, f, self.name, now)
-        elif msg_id in _UNIT_MSGS:
-            self.latest[frame.values[_UNIT_MSGS[msg_id]]] = (now, frame)
-        elif msg_id == m.MSG_HEARTBEAT:
-            self.health = (now, frame)
-            uptime = frame.values[s.HEARTBEAT_UPTIME]
-            if self._last_uptime is not None and 0 < self._last_uptime - uptime < 1 << 31:
-                self._rehello = True  # the board restarted but its HELLO got lost
-                self._wake.set()
-            self._last_uptime = uptime
-        logger._write(logger.db.frame, self.src, frame, now, source_link.board_uptime_s())
+        self._note_latest(frames, now)
+        logger._write(logger.db.arrived, self.src, frames, now, source_link.board_uptime_s())
         if logger.events is not None:
-            logger.events.put(("frame", self, frame))
+            for frame in frames:
+                logger.events.put(("frame", self, frame))
+
+    def _note_latest(self, frames, now):
+        """Keep each unit's newest telemetry and the newest heartbeat (for status()), looking
+        back from the newest frame only until all are found; a heartbeat uptime that went
+        back means the board restarted and its HELLO got lost."""
+        wanted = {unit.number for unit in self.units}
+        seen = set()
+        heartbeat = None
+        for frame in reversed(frames):
+            msg_id = frame.msg_id
+            if msg_id in _UNIT_MSGS:
+                unit = frame.values[_UNIT_MSGS[msg_id]]
+                if unit not in seen:
+                    seen.add(unit)
+                    self.latest[unit] = (now, frame)
+            elif msg_id == m.MSG_HEARTBEAT and heartbeat is None:
+                heartbeat = frame
+            if heartbeat is not None and wanted <= seen:
+                break
+        if heartbeat is None:
+            return
+        self.health = (now, heartbeat)
+        uptime = heartbeat.values[s.HEARTBEAT_UPTIME]
+        if self._last_uptime is not None and 0 < self._last_uptime - uptime < 1 << 31:
+            self._rehello = True
+            self._wake.set()
+        self._last_uptime = uptime
 
     # -- supervisor thread -------------------------------------------------------------------
 
@@ -189,10 +213,14 @@ class BoardPort:
     def _gap(self, kind, detail):
         self._logger._write(self._logger.db.gap_start, self.src, kind, time.time(), detail)
 
-    def close(self):
+    def stop(self):
+        """End the supervisor; the port stays open."""
         if self._thread is not None:
             self._wake.set()
             self._thread.join()
+
+    def close(self):
+        self.stop()
         if self.link is not None:
             self.link.close()
             self.link = None
@@ -220,15 +248,17 @@ class Logger:
         self._create_folder = create_folder
         self._control = control
         self._command = command
-        self._queue = queue.Queue()
+        self._queue = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._names_lock = threading.Lock()
+        self._reader = None
         self._writer = None
 
     def start(self):
         """Open the log, every port and the control endpoint; LinkError or LogError (and
         nothing left running) when any of them fails."""
         self.db = LogDB(self.db_path, self._create_folder, self._command)
+        self._reader = Reader()
         self._writer = threading.Thread(target=self._write_loop, name="pilotedge-log",
                                         daemon=True)
         self._writer.start()
@@ -249,17 +279,26 @@ class Logger:
         return self
 
     def stop(self, reason="stopped"):
-        """Close the ports and the endpoint, commit everything, close the log. Idempotent."""
+        """Stop reading, commit everything read, close the log, then the ports and the
+        endpoint. Idempotent."""
         if self._stopping.is_set():
             return
         self._stopping.set()
         if self.control is not None:
             self.control.close()
         for port in self.ports:
-            port.close()
+            port.stop()
+        if self._reader is not None:
+            self._reader.close()  # no more frames (a read under way is handed over first)
         if self._writer is not None:
             self._queue.put((_STOP, reason))
             self._writer.join()
+        # All at once: pyserial pauses 0.3 s closing a socket:// port (for a quick reconnect).
+        closing = [threading.Thread(target=port.close) for port in self.ports]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()
 
     def __enter__(self):
         return self.start()

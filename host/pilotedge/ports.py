@@ -10,8 +10,6 @@ gives the host 8 ms of wall time to answer its heartbeat).
 import errno
 import grp
 import os
-import select
-import time
 
 import serial
 import serial.tools.list_ports
@@ -33,7 +31,6 @@ USB_BOARDS = {
     (0x0403, 0x6015): "FTDI FT231X",
 }
 AUTO = "auto"
-_POLL_S = 0.01  # the longest a reader sleeps on a port it cannot wait on (loop://)
 
 
 def usb_boards():
@@ -86,11 +83,10 @@ def _group_hint(path):
             "in again" % (group, group))
 
 
-def waiter(port):
-    """wait(timeout_s): block until the port has input or timeout_s passes. Ports without a
-    file descriptor (loop://) are polled every _POLL_S."""
+def fileno(port):
+    """The file descriptor a port can be waited on with (selectors), or None for a port
+    without one (loop://), which must be polled."""
     try:
-        fd = port.fileno()
+        return port.fileno()
     except (AttributeError, OSError, ValueError, NotImplementedError):
-        return lambda timeout_s: time.sleep(min(timeout_s, _POLL_S))
-    return lambda timeout_s: select.select([fd], [], [], timeout_s)
+        return None

@@ -228,6 +228,9 @@ def _board_of_another_build(tmp_path, modules, ours, theirs):
         assert ours in text, (module, ours)
         path.write_text(text.replace(ours, theirs))
     bench.reset(0)
+    # Its boot HELLO goes out before a link opens, so the link gets only the answer to its
+    # own: a board still starting sends both.
+    bench.wait_sim(0, bench.state(0)["now_ms"] / 1000 + 2.0)
     return bench, board
 
 

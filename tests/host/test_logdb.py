@@ -1,6 +1,7 @@
 """The log file on its own: schema and migrations, readings that are not measurements, alarms,
 parameter changes, sequence gaps, the audit trail, the telemetry view."""
 
+import random
 import sqlite3
 
 import pytest
@@ -9,8 +10,9 @@ from pilotedge import boardinfo, logdb
 from pilotedge.codec import MESSAGE_IDS, Frame
 from pilotedge.errors import LogError
 from pilotedge.logdb import LogDB, Source
-from pilotproto import convert
+from pilotproto import convert, framing
 from pilotproto import messages as m
+from pilotproto import schema as s
 
 HELLO = {"board_id": "sim", "fw_major": 0, "fw_minor": 1, "fw_patch": 0,
          "proto_version": m.VERSION, "schema_hash": m.SCHEMA_HASH, "boot_count": 7,
@@ -108,6 +110,27 @@ def test_sequence_gaps_are_recorded(log):
     assert q(path, "SELECT kind, frames_lost FROM gaps") == [("sequence", 3), ("sequence", 242)]
 
 
+def test_board_time_of_frames_that_arrived_together(log):
+    """A frame's own uptime, else that of the frame before it in the read that carries one,
+    else the estimate at arrival, but no later than the first own uptime after it nor than a
+    heartbeat period after the last one."""
+    db, src, path = log
+    beat = dict(state="RUN", faults=0, overruns=0, cycle_max=0, heap_free=0, rx_errors=0)
+    db.arrived(src, [frame("VESSEL", 1, **VESSEL), frame("HEARTBEAT", 2, uptime=12.0, **beat),
+                     frame("VESSEL", 3, **VESSEL), event("RAISED", "PH_HIGH", seq=4,
+                                                         uptime=12.5),
+                     frame("VESSEL", 6, **VESSEL)], 110.0, 14.0)  # read late: 14 s guessed
+    db.arrived(src, [frame("VESSEL", 7, **VESSEL)], 111.0, 13.0)
+    db.arrived(src, [frame("VESSEL", 8, **VESSEL)], 112.0, 15.0)  # read late again
+    db.flush()
+    assert q(path, "SELECT seq, board_time FROM vessel ORDER BY id") == [
+        (1, 12.0), (3, 12.0), (6, 12.5), (7, 13.0), (8, 13.5)]
+    assert q(path, "SELECT board_time FROM heartbeat") == [(12.0,)]
+    assert q(path, "SELECT board_time FROM event") == [(12.5,)]
+    assert q(path, "SELECT raised_board_time FROM alarms") == [(12.5,)]
+    assert q(path, "SELECT frames_lost, detail FROM gaps") == [(1, "seq 6 after 4")]
+
+
 def test_frames_before_the_hello_wait_for_it(tmp_path):
     db = LogDB(tmp_path / "log.sqlite")
     src = Source("socket://x")
@@ -167,25 +190,52 @@ def test_a_field_new_in_the_spec_becomes_a_column(tmp_path, monkeypatch):
     assert columns[-1] == "origin" and "text" in columns
 
 
-def test_the_fast_row_of_telemetry_is_the_row_of_its_fields():
-    """The logger's hot path (no dict per frame) logs what the general path would."""
-    cases = [
-        ("VESSEL", dict(unit=0, ph=1.712, temp=35.02, orp=512, ph_sp=1.7, temp_sp=35.0,
-                        ph_mode="AUTO", temp_mode="MANUAL", outputs=5, heater=42,
-                        acid_total=1.5, base_total=0.25, sensor_ok=0b101, alarms=2)),
-        ("CANISTER", dict(unit=1, pressure=12.5, shell_temp=21.0, ambient_temp=20.0,
-                          soc=55.5, soc_valid="INVALID", state="IDLE", valve_open=0,
-                          sensor_ok=0b110, alarms=0)),
-        ("HEARTBEAT", dict(uptime=12.345, state="SAFE", faults=3, overruns=0, cycle_max=1.5,
-                           heap_free=1000, rx_errors=0)),
-    ]
-    for name, fields in cases:
-        msg_id = MESSAGE_IDS[name]
-        frame = Frame(msg_id, 0, 0, tuple(convert.to_raw(msg_id, fields)))
-        expected = list(boardinfo.valid_readings(name, frame.fields()).values())
-        assert logdb._FAST[msg_id](frame.values) == expected
-    row = logdb._FAST[MESSAGE_IDS["VESSEL"]](
-        Frame(MESSAGE_IDS["VESSEL"], 0, 0, tuple(convert.to_raw(
-            MESSAGE_IDS["VESSEL"], cases[0][1]))).values)
-    assert row[2] is None and row[1] == 1.712 and row[6] == "AUTO"  # temp not vouched for
-    assert MESSAGE_IDS["EVENT"] not in logdb._FAST  # its value has a per-frame unit
+def _raw_cases(msg_id, rng):
+    """Raw values of a message: each field at its wire minimum, at its maximum, then random;
+    enums also at a number that is no member, sensor_ok and soc_valid in every state."""
+    fields = s.FIELDS[msg_id]
+    ranges = [framing.RANGES[code] for _f, code, *_ in fields]
+    cases = [[lo for lo, _hi in ranges], [hi for _lo, hi in ranges]]
+    for _ in range(200):
+        values = [rng.randint(lo, hi) for lo, hi in ranges]
+        for i, (name, _code, _scale, _unit, enum, _bits) in enumerate(fields):
+            if enum is not None:
+                values[i] = rng.choice(list(s.ENUMS[enum]) + [200])
+            elif name == "sensor_ok":
+                values[i] = rng.randint(0, 7)
+        cases.append(values)
+    return cases
+
+
+def test_rows_sqlite_converts_are_the_rows_of_their_fields(tmp_path):
+    """The logger's hot path (raw values converted by SQLite as it inserts, many rows per
+    INSERT) logs what the general path would: engineering values with the readings the
+    frame does not vouch for NULL, stored in the same columns."""
+    rng = random.Random(17)
+    db = LogDB(tmp_path / "log.sqlite")
+    LogDB(tmp_path / "fields.sqlite").close()
+    src = Source("/dev/ttyUSB0")
+    db.hello(src, HELLO, "sim", 100.0)
+    converted = [i for table, i in logdb.FRAME_TABLES.items() if logdb._sql_converts(i)]
+    assert {m.MESSAGES[i][0] for i in converted} == {"HEARTBEAT", "VESSEL", "CANISTER", "ACK"}
+    with sqlite3.connect(tmp_path / "fields.sqlite") as general:
+        for msg_id in converted:
+            frames = [Frame(msg_id, n & 0xFF, 0, tuple(v))
+                      for n, v in enumerate(_raw_cases(msg_id, rng))]
+            db.arrived(src, frames, 101.0, 1.0)
+            name = m.MESSAGES[msg_id][0]
+            cols = [c for c, _t in logdb.frame_columns(name.lower())]
+            general.executemany("INSERT INTO %s (boot, host_time, %s) VALUES (1, 101.0, %s)" % (
+                name.lower(), ", ".join('"%s"' % c for c in cols), ", ".join("?" * len(cols))),
+                [list(boardinfo.valid_readings(name, f.fields()).values()) for f in frames])
+    db.close()
+    for msg_id in converted:
+        table = m.MESSAGES[msg_id][0].lower()
+        sql = "SELECT %s FROM %s ORDER BY id" % (", ".join(
+            '"%s"' % c for c, _t in logdb.frame_columns(table)), table)
+        hot = q(tmp_path / "log.sqlite", sql)
+        assert len(hot) > 2 * logdb._ROWS_PER_INSERT  # whole INSERTs and single rows
+        assert hot == q(tmp_path / "fields.sqlite", sql), table
+    vessel = q(tmp_path / "log.sqlite", "SELECT ph, temp, orp, ph_mode FROM vessel LIMIT 1")
+    assert vessel == [(None, None, None, "OFF")]  # every field at its minimum: sensor_ok 0
+    assert MESSAGE_IDS["EVENT"] not in converted  # its value has a per-frame unit
