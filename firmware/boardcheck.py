@@ -98,6 +98,7 @@ _VESSEL = {
     "name": _STR,
     "ph": _STR,
     "temp": _STR,
+    "temp2": _STR | _OPT,
     "orp": _STR | _OPT,
     "acid": _STR,
     "base": _STR | _OPT,
@@ -105,6 +106,7 @@ _VESSEL = {
     "aeration": _STR | _OPT,
     "pump_ml_per_min": _NUM,
     "heater_w": _NUM,
+    "volume_l": _NUM,
 }
 _CANISTER = {
     "name": _STR,
@@ -120,7 +122,7 @@ _CANISTER = {
 _UNIT_SCHEMAS = {
     "vessel": (
         _VESSEL,
-        {"ph": "ph_mv", "orp": "orp_mv", "temp": "temp"},
+        {"ph": "ph_mv", "orp": "orp_mv", "temp": "temp", "temp2": "temp"},
         {"acid": False, "base": False, "heater": True, "aeration": False},
     ),
     "canister": (

@@ -36,7 +36,12 @@ _KIND_PARAMS = const((
         ("acid_ml_day", 0, 20000000, 500000, None),
         ("base_ml_hour", 0, 2000000, 100000, None),
         ("base_ml_day", 0, 20000000, 500000, None),
-    ), ((2, 0, 3), (1, 4))),
+        ("temp_cutoff", 2000, 9500, 5000, None),
+        ("dose_max", 1, 2000000, 20000, None),
+        ("dose_interval", 0, 3600, 30, None),
+        ("ph_lockout", 0, 3600, 120, None),
+        ("res_low", 0, 100000000, 200000, None),
+    ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
         ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),

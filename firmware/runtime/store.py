@@ -192,6 +192,8 @@ def _state_defaults():
 
 class State:
     def __init__(self, fs, folder):
+        self._fs = fs
+        self._folder = folder
         self._record = Record(fs, folder, "state", _STATE_VERSION, validate_state, _state_defaults)
         self.data = None
         self.source = DEFAULTS
@@ -212,6 +214,10 @@ class State:
             return True
         except OSError:
             return False
+
+    def record(self, kind, version, validate, make_defaults):
+        # A unit's own record beside this one (same flash folder and filesystem).
+        return Record(self._fs, self._folder, kind, version, validate, make_defaults)
 
     def trip(self, unit, unknown):
         # Latched trip code of a unit (an EVENT_* code), 0 when none; `unknown` when the

@@ -152,6 +152,8 @@ class World:
                 ),
             )
         self._thermometer(unit["temp"], plant, "well_c")  # the vessel's sensor sits in a well
+        if "temp2" in unit:  # the independent second thermometer, in a well of its own
+            self._thermometer(unit["temp2"], plant, "well_c")
         pump = unit["pump_ml_per_min"]
         actuators = []
         for role, attr, scale in (

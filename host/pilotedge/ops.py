@@ -27,7 +27,7 @@ REASONS = {
     "UNKNOWN_VERB": "the unit does not take this command",
     "BAD_UNIT": "the board has no such unit",
     "OUT_OF_RANGE": "a value is outside what the board accepts",
-    "LIMIT": "over its dose budget (acid_ml_hour, acid_ml_day, base_ml_hour, base_ml_day)",
+    "LIMIT": "a dose limit",
     "BUSY": "busy: a dose is running, or more than 64 commands in 64 s",
     "NOT_READY": "not ready: its sensors are not valid, or it has no host link",
     "SAFE_STATE": "the unit is held safe by a fault or a trip",
@@ -37,6 +37,15 @@ REASONS = {
     "UNKNOWN": "the board has no such parameter",
     "READ_ONLY": "the parameter is read-only",
     "STORE_FAILED": "the board could not store it in flash",
+}
+# Which dose limit refused a dose (LIMIT members, the ACK value of a LIMIT refusal).
+LIMITS = {
+    "CAP": "above the per-dose cap (dose_max)",
+    "EMPTY": "its reservoir holds less than that",
+    "INTERVAL": "too soon after the pump's last dose (dose_interval)",
+    "LOCKOUT": "too soon after the other reagent's pump ran (ph_lockout)",
+    "HOUR": "over the rolling hour budget (acid_ml_hour, base_ml_hour)",
+    "DAY": "over the rolling day budget (acid_ml_day, base_ml_day)",
 }
 _WORDS = {"ACCEPTED": "done", "DONE": "done", "IN_PROGRESS": "in progress",
           "REJECTED": "rejected", "FAILED": "failed"}
@@ -103,7 +112,11 @@ def _command(link, unit, verb, arg0=0, arg1=0, on_progress=None):
 def _ack_outcome(ack, done_text, **more):
     result = _WORDS.get(ack["result"], ack["result"])
     if result in ("rejected", "failed"):
-        return _outcome(result, "%s: %s" % (done_text, _refusal(ack["reason"])), ack["reason"],
+        why = _refusal(ack["reason"])
+        limit = s.ENUMS["LIMIT"].get(ack["value"]) if ack["reason"] == "LIMIT" else None
+        if limit in LIMITS:
+            why = "%s: %s" % (why, LIMITS[limit])
+        return _outcome(result, "%s: %s" % (done_text, why), ack["reason"],
                         cmd_id=ack["cmd_id"], answer=ack, **more)
     return _outcome(result, done_text, cmd_id=ack["cmd_id"], answer=ack, **more)
 

@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x0ACF061D)
+SCHEMA_HASH = const(0x25C4C99A)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -106,6 +106,25 @@ REASON_SAFE_STATE = const(7)
 REASON_WRONG_MODE = const(8)
 REASON_INTERNAL = const(9)
 
+# LIMIT
+LIMIT_NONE = const(0)
+LIMIT_CAP = const(1)
+LIMIT_EMPTY = const(2)
+LIMIT_INTERVAL = const(3)
+LIMIT_LOCKOUT = const(4)
+LIMIT_HOUR = const(5)
+LIMIT_DAY = const(6)
+
+# CHECK
+CHECK_OK = const(0)
+CHECK_MISSING = const(1)
+CHECK_STALE = const(2)
+CHECK_RANGE = const(3)
+CHECK_RATE = const(4)
+CHECK_STUCK = const(5)
+CHECK_NO_RESPONSE = const(6)
+CHECK_DISAGREE = const(7)
+
 # PARAM_RESULT
 PARAM_RESULT_OK = const(0)
 PARAM_RESULT_UNKNOWN = const(1)
@@ -131,6 +150,9 @@ EVENT_TEMP_HIGH = const(23)
 EVENT_ORP_LOW = const(24)
 EVENT_ORP_HIGH = const(25)
 EVENT_DOSE_LIMIT = const(26)
+EVENT_ACID_LOW = const(27)
+EVENT_BASE_LOW = const(28)
+EVENT_TEMP_TRIP = const(29)
 EVENT_PRESSURE_HIGH = const(40)
 EVENT_SHELL_TEMP_HIGH = const(41)
 EVENT_LEAK = const(42)
@@ -149,6 +171,7 @@ VERB_VALVE = const(7)
 VERB_SAVE_CONFIG = const(8)
 VERB_REBOOT = const(9)
 VERB_TO_REPL = const(10)
+VERB_RESERVOIR = const(16)
 
 # Message ids
 MSG_HELLO = const(1)
@@ -168,7 +191,7 @@ MSG_LOG = const(11)
 MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
-    3: ("VESSEL", "<BhhhhhBBBBIIBI", 28, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBI", 52, False),
     4: ("CANISTER", "<BihhHBBBBI", 19, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
@@ -189,18 +212,25 @@ VERB_CHECKS = (
     2, 0, 1, 1, 2000000,  # DOSE
     7, 0, 0, 0, 0,  # STOP
     6, 1, 60, 0, 0,  # ACK_ALARM
-    4, 0, 0, 0, 0,  # RESET_TRIP
+    6, 0, 0, 0, 0,  # RESET_TRIP
     4, 0, 1, 0, 0,  # VALVE
     1, 0, 0, 0, 0,  # SAVE_CONFIG
     1, 0, 0, 0, 0,  # REBOOT
     1, 0, 0, 0, 0,  # TO_REPL
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    2, 0, 1, 0, 1000000000,  # RESERVOIR
 )
 
 # VERB_VALUES[2 * v + argument number]: the values allowed, for a COMMAND argument whose
 # range has gaps.
 VERB_VALUES = {
     # ACK_ALARM arg0
-    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),
+    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 40, 41, 42, 43,
+        60),
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)
@@ -223,6 +253,11 @@ PARAMS = (
     ("vessel", "acid_ml_day", "mL", 0.001, 0, 20000000, 500000, None),
     ("vessel", "base_ml_hour", "mL", 0.001, 0, 2000000, 100000, None),
     ("vessel", "base_ml_day", "mL", 0.001, 0, 20000000, 500000, None),
+    ("vessel", "temp_cutoff", "degC", 0.01, 2000, 9500, 5000, None),
+    ("vessel", "dose_max", "mL", 0.001, 1, 2000000, 20000, None),
+    ("vessel", "dose_interval", "s", 1, 0, 3600, 30, None),
+    ("vessel", "ph_lockout", "s", 1, 0, 3600, 120, None),
+    ("vessel", "res_low", "mL", 0.001, 0, 100000000, 200000, None),
     ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
     ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
     ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
@@ -235,7 +270,7 @@ PARAMS = (
 # (kind, params whose values must increase strictly)
 PARAM_ORDER = (
     ("vessel", ('ph_low', 'ph_sp', 'ph_high')),
-    ("vessel", ('temp_sp', 'temp_high')),
+    ("vessel", ('temp_sp', 'temp_high', 'temp_cutoff')),
     ("canister", ('p_mol', 'p_rsl', 'p_msl')),
     ("canister", ('t_mol', 't_rsl', 't_msl')),
 )
@@ -260,7 +295,12 @@ KIND_PARAMS = (
         ("acid_ml_day", 0, 20000000, 500000, None),
         ("base_ml_hour", 0, 2000000, 100000, None),
         ("base_ml_day", 0, 20000000, 500000, None),
-    ), ((2, 0, 3), (1, 4))),
+        ("temp_cutoff", 2000, 9500, 5000, None),
+        ("dose_max", 1, 2000000, 20000, None),
+        ("dose_interval", 0, 3600, 30, None),
+        ("ph_lockout", 0, 3600, 120, None),
+        ("res_low", 0, 100000000, 200000, None),
+    ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
         ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),

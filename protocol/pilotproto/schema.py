@@ -46,9 +46,15 @@ VESSEL_OUTPUTS = 8
 VESSEL_HEATER = 9
 VESSEL_ACID_TOTAL = 10
 VESSEL_BASE_TOTAL = 11
-VESSEL_SENSOR_OK = 12
-VESSEL_ALARMS = 13
-VESSEL_NFIELDS = 14
+VESSEL_ACID_HOUR = 12
+VESSEL_ACID_DAY = 13
+VESSEL_BASE_HOUR = 14
+VESSEL_BASE_DAY = 15
+VESSEL_ACID_RES = 16
+VESSEL_BASE_RES = 17
+VESSEL_SENSOR_OK = 18
+VESSEL_ALARMS = 19
+VESSEL_NFIELDS = 20
 
 # CANISTER: positions in its value list, and the count
 CANISTER_UNIT = 0
@@ -153,6 +159,12 @@ FIELDS = {
         ("heater", "B", 1, 'percent', None, None),
         ("acid_total", "I", 0.001, 'mL', None, None),
         ("base_total", "I", 0.001, 'mL', None, None),
+        ("acid_hour", "I", 0.001, 'mL', None, None),
+        ("acid_day", "I", 0.001, 'mL', None, None),
+        ("base_hour", "I", 0.001, 'mL', None, None),
+        ("base_day", "I", 0.001, 'mL', None, None),
+        ("acid_res", "i", 0.001, 'mL', None, None),
+        ("base_res", "i", 0.001, 'mL', None, None),
         ("sensor_ok", "B", 1, None, None, None),
         ("alarms", "I", 1, None, None, None),
     ),
@@ -243,9 +255,11 @@ ENUMS = {
     "OUT": {0: "ACID", 1: "BASE", 2: "HEATER", 3: "AERATION", 4: "INLET"},
     "RESULT": {0: "ACCEPTED", 1: "IN_PROGRESS", 2: "DONE", 3: "REJECTED", 4: "FAILED"},
     "REASON": {0: "NONE", 1: "UNKNOWN_VERB", 2: "BAD_UNIT", 3: "OUT_OF_RANGE", 4: "LIMIT", 5: "BUSY", 6: "NOT_READY", 7: "SAFE_STATE", 8: "WRONG_MODE", 9: "INTERNAL"},
+    "LIMIT": {0: "NONE", 1: "CAP", 2: "EMPTY", 3: "INTERVAL", 4: "LOCKOUT", 5: "HOUR", 6: "DAY"},
+    "CHECK": {0: "OK", 1: "MISSING", 2: "STALE", 3: "RANGE", 4: "RATE", 5: "STUCK", 6: "NO_RESPONSE", 7: "DISAGREE"},
     "PARAM_RESULT": {0: "OK", 1: "UNKNOWN", 2: "OUT_OF_RANGE", 3: "READ_ONLY", 4: "STORE_FAILED"},
-    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
-    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL"},
+    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 27: "ACID_LOW", 28: "BASE_LOW", 29: "TEMP_TRIP", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
+    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL", 16: "RESERVOIR"},
 }
 
 # VERB name -> (units that take it, arg0, arg1); an argument is None (it must be 0)
@@ -257,9 +271,10 @@ VERBS = {
     "DOSE": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 1, 2000000, 'uL')),
     "STOP": (('board', 'vessel', 'canister'), None, None),
     "ACK_ALARM": (('vessel', 'canister'), ('code', 'EVENT', None, 1, 60, None), None),
-    "RESET_TRIP": (('canister',), None, None),
+    "RESET_TRIP": (('vessel', 'canister'), None, None),
     "VALVE": (('canister',), ('open', None, None, 0, 1, None), None),
     "SAVE_CONFIG": (('board',), None, None),
     "REBOOT": (('board',), None, None),
     "TO_REPL": (('board',), None, None),
+    "RESERVOIR": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 0, 1000000000, 'uL')),
 }

@@ -214,7 +214,10 @@ def test_dose_runs_once_with_40_other_commands_between_two_copies():
     r.host.command(7, V0, m.VERB_DOSE, m.OUT_ACID, 1000)  # a copy late in the window
     r.run_linked(1000)
     assert _acks(r, 7) == [done]
-    assert abs(vessel.acid.total_ul - 1000) <= 5 and vessel.acid.budget.hour.total == 1000
+    line = vessel.acid.line
+    assert abs(line.total_ml * 1000 + line.total_ul - 1000) <= 5
+    assert line.budget.hour.total == line.total_ml * 1000 + line.total_ul
+    assert line.pending_ul == 0
     _no_fault(r)
 
 
@@ -266,4 +269,5 @@ def test_another_host_saying_hello_does_not_make_the_board_forget():
     r.run_for(100)
     r.host.command(5, V0, m.VERB_DOSE, m.OUT_ACID, 500)
     r.run_linked(20000)
-    assert r.rt.units[0].acid.budget.hour.total == 500
+    line = r.rt.units[0].acid.line
+    assert 500 <= line.budget.hour.total <= 505 and line.pending_ul == 0  # one dose

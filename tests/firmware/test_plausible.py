@@ -1,20 +1,17 @@
 # Sensor plausibility on synthetic signals: missing, stale, range, rate, stuck, no response,
 # and the two-thermometer over-temperature cutoff.
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
-from control.plausible import (
-    DISAGREE,
-    MISSING,
-    NO_RESPONSE,
-    OK,
-    RANGE,
-    RATE,
-    STALE,
-    STUCK,
-    TRIP,
-    NoResponse,
-    SensorCheck,
-    TwinCheck,
-)
+from control.plausible import TRIP, NoResponse, SensorCheck, TwinCheck
+from pilotproto import messages as m
+
+OK = m.CHECK_OK
+MISSING = m.CHECK_MISSING
+STALE = m.CHECK_STALE
+RANGE = m.CHECK_RANGE
+RATE = m.CHECK_RATE
+STUCK = m.CHECK_STUCK
+NO_RESPONSE = m.CHECK_NO_RESPONSE
+DISAGREE = m.CHECK_DISAGREE
 
 
 def noisy(base, i, amp):
@@ -49,6 +46,18 @@ def test_slow_real_change_is_not_a_rate_fault():
     c = ph_check()
     for i in range(1200):  # 0.06 pH/min, the fastest dosing moves a vessel
         assert c.update(1700 + i, 1000) == OK
+
+
+def test_a_ramp_too_fast_for_the_process_fails_even_below_the_slack_per_sample():
+    # 40 mpH a second stays within the 50 mpH slack sample by sample, but is 2.4 pH/min.
+    c = ph_check()
+    for i in range(60):
+        c.update(noisy(1700, i, 5), 1000)
+    verdicts = [c.update(1700 + 40 * k, 1000) for k in range(1, 61)]
+    assert RATE in verdicts and verdicts.index(RATE) <= 3
+    # Once physics would allow the new value, it is plausible again.
+    held = [c.update(noisy(4100, k, 5), 1000) for k in range(30 * 60)]
+    assert held[0] == RATE and held[-1] == OK
 
 
 def test_missing_stale_and_range():

@@ -108,6 +108,12 @@ VESSEL = {
     "heater": 0,
     "acid_total": 0.0,
     "base_total": 0.0,
+    "acid_hour": 0.0,
+    "acid_day": 0.0,
+    "base_hour": 0.0,
+    "base_day": 0.0,
+    "acid_res": -0.001,
+    "base_res": -0.001,
     "sensor_ok": 7,
     "alarms": 0,
 }
