@@ -31,16 +31,17 @@
 #   windows forget on time instead of up to N minutes late.
 #
 # Flash cost (derived): writes/day = 2 x runs/day + 1440 / N. Dosing at most every 2 min
-# (60 s mixing dead time + measuring, docs/references.md §1.4) with N = 15: 2 x 720 + 96 =
-# 1536 saves/day at worst; a holding loop dosing every ~10 min: ~380. A save is ~0.4 KB of
-# JSON (two lines). MicroPython's littlefs (block_cycles 100) writes each save copy-on-write
-# to a fresh block and relocates busy metadata, spreading erases over the free blocks: ~1.5
-# erases of a 4 KB block per save (the tmp file's block + metadata commits; fewer on the
-# RP2040, whose 1 KB cache keeps such a file inline in its metadata). ESP32, 2 MB
-# filesystem, ~480 free blocks: 1536 x 1.5 / 480 = 4.8 erases per block per day, ~1750 a
-# year against ~100k cycles of SPI NOR flash: ~57 years. Without wear levelling (all on one
-# sector pair) the same rate would wear a sector out in about six weeks: littlefs's
-# levelling is what makes per-dose saves affordable.
+# (60 s mixing dead time + measuring, docs/references.md §1.4) with N = 5 (the hour
+# window's bucket, units/dosing.py): 2 x 720 + 288 = 1728 saves/day at worst; a holding
+# loop dosing every ~10 min: ~570. A save is ~0.5 KB of JSON (two lines of 47 ints).
+# MicroPython's littlefs (block_cycles 100) writes each save copy-on-write to a fresh block
+# and relocates busy metadata, spreading erases over the free blocks: ~1.5 erases of a 4 KB
+# block per save (the tmp file's block + metadata commits; fewer on the RP2040, whose 1 KB
+# cache keeps such a file inline in its metadata). ESP32, 2 MB filesystem, ~480 free
+# blocks: 1728 x 1.5 / 480 = 5.4 erases per block per day, ~2000 a year against ~100k
+# cycles of SPI NOR flash: ~50 years. Without wear levelling (all on one sector pair) the
+# same rate would wear a sector out in about five weeks: littlefs's levelling is what makes
+# per-dose saves affordable.
 
 from compat import const
 from control.budget import DoseBudget

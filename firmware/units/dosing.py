@@ -38,7 +38,7 @@ _EVENT_BASE_LOW = const(28)
 
 _ALARM_BASE = const(20)  # the vessel's: alarms bit = EVENT code - 20
 _RECORD_VERSION = const(1)
-_SAVE_MS = const(900000)  # 15 min
+_SAVE_MS = const(300000)  # the hour window's bucket: a reboot loses at most one
 _CHUNK_PER_H = const(60)  # a manual run books a minute of flow at a time: the rate / 60
 
 

@@ -85,10 +85,14 @@ class Pump:
         return min(99, done * 100 // max(1, self.target))
 
     def stop(self):
-        # End the run now: the pump off, what it did not deliver back to the reservoir.
-        # Returns the volume the run delivered.
+        # End the run now: the pump off, what it did not deliver back to the reservoir, the
+        # part of a uL it delivered booked whole. Returns the volume the run delivered.
         self.output.off()
         self.mode = IDLE
+        if self._acc:
+            self._acc = 0
+            self.run_ul += 1
+            self.line.delivered(1)
         self.line.refund()
         return self.run_ul
 

@@ -48,7 +48,9 @@ def rig(request, rig_spec, tmp_path):
     needed = marker.args if marker else ()
     if rig_spec["kind"] == "bench":
         preset = request.node.get_closest_marker("preset")
-        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", **(preset.kwargs if preset else {}))
+        speed = rigs.FAST_SPEED if "fast_time" in needed else None
+        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", speed,
+                            **(preset.kwargs if preset else {}))
     else:
         lacking = rigs.Rig(rig_spec).lacks(needed)
         if lacking:
