@@ -5,6 +5,8 @@
 # disagreeing twin). Any verdict but OK must persist for the on-delay before the alarm
 # (SENSOR_FAULT, value = the sensor index, limit = the verdict, enum CHECK) raises; until
 # then the loop goes on with the last plausible value, so a single bus glitch costs nothing.
+# It clears once the sensor has been plausible for the off-delay: a verdict that flickers
+# at its threshold (two thermometers just 2 K apart) is one standing alarm, not a stream.
 # `ok`: a plausible value and no standing alarm, what a loop needs to run. A read error is
 # never turned into a number: a failed read is the verdict MISSING, the value stays the last
 # plausible one and is never updated by an implausible sample.
@@ -19,6 +21,7 @@ _EVENT_SENSOR_FAULT = const(5)
 # END GENERATED
 
 _ON_DELAY_MS = const(3000)
+_OFF_DELAY_MS = const(30000)
 
 
 class Checked:
@@ -31,6 +34,7 @@ class Checked:
         self.value = None  # the last plausible sample, a wire int
         self.verdict = _CHECK_OK
         self.ok = False
+        self._good_ms = 0  # plausible for this long
 
     def sample(self, now_ms, scale, dt_ms):
         # Read and judge one sample (the driver's value x scale as an int). True when it
@@ -51,7 +55,11 @@ class Checked:
         # the on-delay, raises the alarm. Returns `ok`.
         verdict = self.verdict if self.verdict != _CHECK_OK else extra
         self.verdict = verdict
-        self.alarm.update(verdict != _CHECK_OK, self.index * 1000, verdict * 1000, dt_ms)
+        bad = verdict != _CHECK_OK
+        self._good_ms = 0 if bad else min(self._good_ms + dt_ms, _OFF_DELAY_MS)
+        alarm = self.alarm
+        bad = bad or alarm.active and self._good_ms < _OFF_DELAY_MS
+        alarm.update(bad, self.index * 1000, verdict * 1000, dt_ms)
         self.ok = self.value is not None and not self.alarm.active
         return self.ok
 

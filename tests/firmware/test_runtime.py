@@ -364,6 +364,8 @@ def test_vessel_sensor_fault_makes_outputs_safe():
     assert tlm[s.VESSEL_SENSOR_OK] == 1 << 2 | 1 << 3  # ORP and the second thermometer
     r.world.apply({"do": "sensor_ok", "target": "v0_temp"})
     link(5000)
+    assert r.rt.safety.state == m.STATE_SAFE  # plausible again, but not for 30 s yet
+    link(30000)
     assert r.rt.safety.state == m.STATE_RUN and v.heater.duty_pct > 0
 
 
