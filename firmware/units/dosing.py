@@ -115,9 +115,11 @@ class Reagents:
             if verdict == _LIMIT_HOUR or verdict == _LIMIT_DAY:
                 p.refused_ul = vol_ul
             return _REASON_LIMIT, verdict
+        since = p.line.since_ms
         p.line.commit(vol_ul)
         if not self.save():
             p.line.refund()
+            p.line.since_ms = since  # it never ran
             return _REASON_INTERNAL, 0
         p.refused_ul = 0
         p.start(mode, target or vol_ul, cmd_id)
@@ -171,8 +173,8 @@ class Reagents:
         held = False
         for p in self.pumps:
             line = p.line
+            self._limits(p)
             if p.refused_ul:
-                self._limits(p)
                 verdict = line.check(p.refused_ul, None, False)
                 if verdict == _LIMIT_HOUR or verdict == _LIMIT_DAY:
                     limited = True

@@ -188,6 +188,7 @@ class Vessel(Unit):
         self.reagents = r = Reagents(self, spec, cfg, outputs, state)
         self.acid = r.acid
         self.base = r.base
+        self.pumps = r.pumps
         self.heater = outputs[spec["heater"]]
         self.aeration = outputs.get(spec.get("aeration"))
         # (OUT_* bit, output) of the fitted outputs, for the telemetry `outputs` field.
@@ -378,7 +379,7 @@ class Vessel(Unit):
 
     def _stop_pumps(self, reason, host_only):
         # Stop pump runs (host_only: only those the host asked for); a host run ends FAILED.
-        for p in self.reagents.pumps:
+        for p in self.pumps:
             if host_only and p.mode == pumps.DOSING and p.cmd_id is None:
                 continue
             self.reagents.stop(p, reason)

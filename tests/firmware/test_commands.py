@@ -33,11 +33,12 @@ def _no_fault(rig):
 
 def _snapshot(rig):
     # What a command could change: params, persisted state, every plain attribute of the
-    # units and their pumps, modes, and every output pin.
+    # units, their pumps and dose lines, modes, and every output pin.
     rt = rig.rt
     out = [repr(rt.params.values), repr(rt.state.data), rt.safety.state]
     for u in rt.units:
-        for obj in [u] + list(getattr(u, "pumps", ())):
+        pumps = list(getattr(u, "pumps", ()))
+        for obj in [u] + pumps + [p.line for p in pumps]:
             d = obj.__dict__
             out.append(sorted((k, v) for k, v in d.items() if v is None or type(v) in (int, str)))
         out.append(list(getattr(u, "modes", ())))

@@ -111,6 +111,26 @@ def test_acid_that_does_not_move_the_ph():
     assert stuck.update(7000, 0, 1000) == OK
 
 
+def test_doses_are_judged_from_before_them_and_against_what_pushed_back():
+    # A dose reported with the pH it already moved is judged from the pH before it.
+    r = NoResponse(2000, 50, -1, 60000)
+    assert r.update(1850, 0, 1000) == OK
+    r.update(1780, 2000, 1000)  # the whole dose, and the pH 70 down with it: answered
+    assert r._start is None
+    # The process pushes the pH up while acid goes in; it must come down from its top.
+    r = NoResponse(2000, 50, -1, 60000)
+    ph = 1700
+    for _ in range(120):  # +2 mpH/s, 100 uL/s
+        ph += 2
+        r.update(ph, 100, 1000)
+    assert r.verdict == NO_RESPONSE  # 240 mpH up against 12 mL: no answer
+    r = NoResponse(2000, 50, -1, 60000)
+    for k in range(120):  # the same, but every minute the doses pull it 100 mpH back down
+        ph += 2 if k % 60 < 50 else -10
+        r.update(ph, 100, 1000)
+    assert r.verdict == OK
+
+
 def test_heater_that_does_not_move_the_temperature():
     # 300 W into 10 L with up to 126 W of losses: 174 W of excess; 1 K needs 41.9 kJ.
     r = NoResponse(41900, 50, 1, 60000)
