@@ -81,6 +81,8 @@ def typical(spec):
                 "base_res": -0.001,
                 "sensor_ok": 7,
                 "alarms": 0,
+                "cal": 0b010101,
+                "fe_ratio": 1.234,
             },
         ),
         (
@@ -107,6 +109,8 @@ def typical(spec):
                 "base_res": -0.001,
                 "sensor_ok": 2,
                 "alarms": 1 << 20,
+                "cal": 0,
+                "fe_ratio": -2.5,
             },
         ),
         (
@@ -215,6 +219,20 @@ def typical(spec):
                 "result": "OUT_OF_RANGE",
             },
         ),
+        (
+            "cal_ph_two_points",
+            "CAL",
+            {
+                "unit": 0, "kind": "PH", "points": 2, "health": "GOOD", "expired": 0,
+                "slope": 95.893, "offset": 8.151, "alk_slope": 95.893, "alk_offset": 8.151,
+                "break_ph": 7.0, "rate": 0.0,
+                "ref1": 4.006, "read1": 178.0, "temp1": 25.0,
+                "ref2": 1.68, "read2": 309.953, "temp2": 25.0,
+                "ref3": 0.0, "read3": 0.0, "temp3": 0.0,
+                "wall_time": 1767225600, "age": 12.5, "life": 720,
+            },
+        ),
+        ("time", "TIME", {"unix": 1767225600}),
         ("log", "LOG", {"level": "INFO", "text": "boot: config v3 loaded"}),
         ("log_utf8", "LOG", {"level": "WARNING", "text": "\u0394pH 0.05 in 60 s at 35 \u00b0C"}),
     ]

@@ -41,6 +41,7 @@ _KIND_PARAMS = const((
         ("dose_interval", 0, 3600, 30, None),
         ("ph_lockout", 0, 3600, 120, None),
         ("res_low", 0, 100000000, 200000, None),
+        ("fe_e0", 500, 900, 680, None),
     ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),

@@ -10,7 +10,8 @@
 # load() tries <name>, a complete tmp, then <name>.bak, then the defaults; anything but the
 # first is reported so the caller raises CONFIG_DEFAULTS. It never raises for bad files.
 #
-# State is the small persisted state record: boot count, reset cause, latches, modes. It is
+# State is the small persisted state record: boot count, reset cause, latches, modes, and
+# each unit's operating minutes (calibration ages without a host clock). It is
 # separate from the config so that the frequent small writes (a trip latching, a mode
 # change) never put the config at risk, and a damaged state record costs only a boot count.
 # Latched trips live here because they must survive a reboot (docs/references.md §5.2).
@@ -122,6 +123,11 @@ class Record:
         self.invalid += 1
         return None
 
+    def present(self):
+        # Is any copy on flash (the record, its tmp or its backup)?
+        fs = self._fs
+        return fs.exists(self.path) or fs.exists(self.tmp) or fs.exists(self.bak)
+
     def load(self):
         # (data, source): never raises for a missing or damaged file.
         self.invalid = 0
@@ -159,7 +165,7 @@ class Record:
 # The state record.
 
 _STATE_VERSION = const(1)
-_KEYS = const(("boot", "reset", "trips", "modes"))
+_KEYS = const(("boot", "reset", "trips", "modes", "op"))
 
 
 def _int(v):
@@ -183,11 +189,14 @@ def validate_state(data):
     for v in modes.values():
         if not isinstance(v, list) or not all(_int(x) for x in v):
             raise ValueError("modes")
+    op = data.setdefault("op", {})  # not in a file from before operating minutes were kept
+    if not isinstance(op, dict) or not all(_int(v) for v in op.values()):
+        raise ValueError("op")
     return data
 
 
 def _state_defaults():
-    return {"boot": 0, "reset": 0, "trips": {}, "modes": {}}
+    return {"boot": 0, "reset": 0, "trips": {}, "modes": {}, "op": {}}
 
 
 class State:
@@ -238,3 +247,11 @@ class State:
     def set_modes(self, unit, modes):
         self.data["modes"][unit] = list(modes)
         return self.save()
+
+    def op_min(self, unit):
+        # A unit's operating minutes, as last saved.
+        return self.data["op"].get(unit, 0)
+
+    def set_op_min(self, unit, minutes, save):
+        self.data["op"][unit] = minutes
+        return save and self.save()

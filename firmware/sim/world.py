@@ -140,12 +140,14 @@ class World:
         )
         if "orp" in unit:
             orp = unit["orp"]
+            params = dict(self._params("sensors", orp))  # the board file's reference, unless
+            params.setdefault("reference", unit.get("orp_ref", "agcl_sat"))  # the scenario's
             self._analog(
                 orp,
                 OrpElectrode(
                     self,
                     self._seed_for(orp),
-                    self._params("sensors", orp),
+                    params,
                     plant,
                     self.bias,
                     self.supply.mv,

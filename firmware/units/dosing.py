@@ -47,7 +47,7 @@ def _none():
 
 
 class Reagents:
-    def __init__(self, unit, spec, cfg, outputs, state):
+    def __init__(self, unit, spec, cfg, outputs):
         self._unit = unit
         self.cfg = cfg
         rate = spec["pump_ml_per_min"]
@@ -61,8 +61,7 @@ class Reagents:
             self.base.limit_keys = ("base_ml_hour", "base_ml_day")
             self.base.low = Alarm(unit, _EVENT_BASE_LOW, _ALARM_BASE, _SEVERITY_WARNING, 0)
         self.limit = Alarm(unit, _EVENT_DOSE_LIMIT, _ALARM_BASE, _SEVERITY_WARNING, 0)
-        self._record = state.record(
-            "dose_" + unit.name, _RECORD_VERSION, doseguard.validate, _none)
+        self._record = unit.record("dose", _RECORD_VERSION, doseguard.validate, _none)
         self._since_save_ms = 0
         self._load()
 
@@ -138,8 +137,9 @@ class Reagents:
             done = p.service(dt_ms, duty_pct)
             if done == pumps.DONE:
                 self.save()
-                if p.cmd_id is not None:
-                    acks.done(p.cmd_id, p.verb, _RESULT_DONE, _REASON_NONE, p.run_ul)
+                if p.cmd_id is not None:  # a TIMED run tells its on-time, others their volume
+                    acks.done(p.cmd_id, p.verb, _RESULT_DONE, _REASON_NONE,
+                              p.on_ms if p.timed else p.run_ul)
             elif done == pumps.PROGRESS and p.cmd_id is not None:
                 acks.progress(p.cmd_id, p.verb, p.progress_pct(), p.target)
             elif done == pumps.CHUNK:

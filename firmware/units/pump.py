@@ -68,6 +68,7 @@ class Pump:
         self.target = target
         self.run_ul = 0  # delivered by this run
         self.on_ms = 0  # pump on-time of this run
+        self.timed = mode == TIMED
         self._acc = 0  # uL x ms/h delivered but not yet a whole uL
         self._phase_ms = 0  # position in the duty window
         self._report_ms = 0  # run time since the last progress report

@@ -13,9 +13,19 @@
 # independent thermometers (control/plausible.py TwinCheck), latched in the persisted
 # state until RESET_TRIP; alarms with on-delay and deadband, at most 10 raises in any 10
 # minutes (control/alarm.py).
+#
+# Measurement: pH by the electrode's calibration in force (control/ph.py ph_of), ORP on the
+# SHE scale by its reference electrode and calibrated offset, an Fe3+/Fe2+ estimate, pumps
+# at their calibrated rates; units/calibrate.py takes calibrations step by step and is
+# imported only while it is used. Calibration age counts the vessel's operating minutes
+# (saved hourly: a reboot forgets at most the last hour of it) and the host's wall time.
 
-from compat import const
-from control.ph import PulseDoser, ph_from_mv
+import sys
+
+from compat import const, forget
+from control import health
+from control import orp as redox
+from control.ph import PulseDoser, ph_of
 from control.pid import PID
 from control.plausible import NoResponse, SensorCheck, TwinCheck
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
@@ -30,6 +40,7 @@ _MODE_MANUAL = const(1)
 _MODE_AUTO = const(2)
 _EVENT_KIND_ACKNOWLEDGED = const(3)
 _SEVERITY_INFO = const(0)
+_SEVERITY_WARNING = const(1)
 _SEVERITY_ALARM = const(2)
 _SEVERITY_CRITICAL = const(3)
 _LOOP_PH = const(0)
@@ -55,17 +66,25 @@ _REASON_INTERNAL = const(9)
 _CHECK_OK = const(0)
 _CHECK_NO_RESPONSE = const(6)
 _CHECK_DISAGREE = const(7)
+_CAL_KIND_ORP = const(2)
+_CAL_KIND_BASE = const(4)
 _EVENT_SENSOR_FAULT = const(5)
 _EVENT_PH_LOW = const(20)
 _EVENT_PH_HIGH = const(21)
 _EVENT_TEMP_HIGH = const(23)
 _EVENT_TEMP_TRIP = const(29)
+_EVENT_CAL_EXPIRED = const(30)
 _VERB_SET_MODE = const(1)
 _VERB_SET_OUTPUT = const(2)
 _VERB_DOSE = const(3)
 _VERB_ACK_ALARM = const(5)
 _VERB_RESET_TRIP = const(6)
 _VERB_RESERVOIR = const(16)
+_VERB_CAL_START = const(19)
+_VERB_CAL_POINT = const(20)
+_VERB_CAL_FINISH = const(21)
+_VERB_CAL_READ = const(23)
+_VERB_CAL_CLEAR = const(24)
 _MSG_VESSEL = const(3)
 # END GENERATED
 
@@ -90,7 +109,9 @@ _VESSEL_ACID_RES = const(16)
 _VESSEL_BASE_RES = const(17)
 _VESSEL_SENSOR_OK = const(18)
 _VESSEL_ALARMS = const(19)
-_VESSEL_NFIELDS = const(20)
+_VESSEL_CAL = const(20)
+_VESSEL_FE_RATIO = const(21)
+_VESSEL_NFIELDS = const(22)
 # END GENERATED
 
 _PERIOD_MS = const(1000)
@@ -140,7 +161,9 @@ _KI_PCT_PER_KS = const(0.02)
 _PH_DEADBAND = const(0.1)
 _PH_PULSE_UL = const(1000)
 _PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (docs/references.md §1.4)
-_ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... TEMP_TRIP bit 9)
+_ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... CAL_EXPIRED bit 10)
+_REFERENCES = ("agcl_sat", "agcl_3.5m", "agcl_3m")  # board-file orp_ref: standards.REF_*
+_MIN_MS = const(60000)
 # SET_OUTPUT target -> the loop whose MANUAL mode it needs.
 _OUT_LOOP = {
     _OUT_ACID: _LOOP_PH,
@@ -165,6 +188,7 @@ class Vessel(Unit):
     def __init__(self, index, spec, cfg, events, acks, clock, inputs, outputs, state):
         super().__init__(index, spec, cfg, events, acks, clock, state)
         volume_l = spec["volume_l"]
+        self.orp_ref = _REFERENCES.index(spec.get("orp_ref", "agcl_sat"))
         self.heater_w = int(spec["heater_w"])
         # The fastest the heater can warm the broth, twice over, bounds a thermometer's rate.
         rate = max(_TEMP_MIN_PER_MIN_CC, 2 * 6000 * self.heater_w // int(_J_PER_K_L * volume_l))
@@ -185,7 +209,7 @@ class Vessel(Unit):
         dose_ul = int(_DOSE_UL_PER_L * volume_l)
         self.acid_nr = NoResponse(dose_ul, _DOSE_CHANGE_MPH, -1, _SETTLE_MS)
         self.base_nr = NoResponse(dose_ul, _DOSE_CHANGE_MPH, 1, _SETTLE_MS)
-        self.reagents = r = Reagents(self, spec, cfg, outputs, state)
+        self.reagents = r = Reagents(self, spec, cfg, outputs)
         self.acid = r.acid
         self.base = r.base
         self.pumps = r.pumps
@@ -216,10 +240,27 @@ class Vessel(Unit):
         self.manual_heater_pct = 0
         self.manual_aeration = False
         self._last_ms = None
+        # Calibrations in force (units/calibrate.py): the pH fit (None: the ideal electrode),
+        # the ORP offset, the records by CAL_KIND, the session under way.
+        self.ph_fit = None
+        self.orp_offset = 0.0
+        self.cals = {}
+        self.cal = None
+        self._cal_modules = None  # sys.modules before the session imported its code
+        self.cal_bits = 0
+        self._cal_expired = Alarm(self, _EVENT_CAL_EXPIRED, _ALARM_BASE, _SEVERITY_WARNING, 0)
+        self._op_min = state.op_min(self.name)
+        self._op_ms = 0
+        if self.record("cal", 1, None, None).present():
+            before = set(sys.modules)
+            from units import calibrate
+
+            calibrate.load(self)
+            forget(before)
+        self._check_cals()
         # Latest values as wire integers, so telemetry converts nothing.
         self.ph_milli = 0
         self.temp_cc = 0
-        self.orp_mv = 0
         self.telemetry = [0] * _VESSEL_NFIELDS
 
     def _thermometer(self, index, inp, rate_cc):
@@ -269,6 +310,14 @@ class Vessel(Unit):
         self._control_temp(dt_ms)
         self._control_ph(dt_ms)
         self._control_aeration()
+        if self.cal is not None:
+            self.cal.step(now_ms, dt_ms)
+        self._op_ms += dt_ms
+        if self._op_ms >= _MIN_MS:  # an operating minute
+            self._op_ms -= _MIN_MS
+            self._op_min += 1
+            self._state.set_op_min(self.name, self._op_min, self._op_min % 60 == 0)
+            self._check_cals()
 
     def _sense(self, now_ms, dt_ms):
         temp = self.temp
@@ -294,18 +343,22 @@ class Vessel(Unit):
         if temp.judge(extra, dt_ms):
             self.temp_cc = clamp16(temp.value)
         ph = self.ph
-        ph.sample(now_ms, 1000, dt_ms)
+        away = None if self.cal is None else self.cal.electrode  # in a standard: not judged
         extra = _CHECK_OK
-        if self.temp.ok and ph.value is not None:
+        if ph is away:
+            ph.ok = False
+        elif ph.sample(now_ms, 1000, dt_ms) and self.temp.ok:
             # Temperature compensation is mandatory at 45 degC (docs/references.md §2.1):
             # without a valid temperature there is no pH, but the electrode is not at fault.
-            self.ph_milli = clamp16(int(ph_from_mv(ph.value / 1000, temp.value / 100) * 1000))
+            self.ph_milli = clamp16(int(ph_of(self.ph_fit, ph.value / 1000, temp.value / 100)
+                                        * 1000))
             r = self.reagents
             if (self.acid_nr.update(self.ph_milli, r.acid.take_fed(), dt_ms) != _CHECK_OK
                     or r.base is not None
                     and self.base_nr.update(self.ph_milli, r.base.take_fed(), dt_ms) != _CHECK_OK):
                 extra = _CHECK_NO_RESPONSE
-        ph.judge(extra, dt_ms)
+        if ph is not away:
+            ph.judge(extra, dt_ms)
         ok = (1 << _SENSOR_PH if self._ph_valid() else 0) | (
             1 << _SENSOR_TEMP if temp.ok else 0
         )
@@ -313,10 +366,12 @@ class Vessel(Unit):
             ok |= 1 << _SENSOR_TEMP2
         orp = self.orp
         if orp is not None:
-            orp.sample(now_ms, 1000, dt_ms)
-            if orp.judge(_CHECK_OK, dt_ms):
-                self.orp_mv = clamp16(orp.value // 1000)
-                ok |= 1 << _SENSOR_ORP
+            if orp is away:
+                orp.ok = False
+            else:
+                orp.sample(now_ms, 1000, dt_ms)
+                if orp.judge(_CHECK_OK, dt_ms):
+                    ok |= 1 << _SENSOR_ORP
         self.sensor_ok = ok
 
     def _check_alarms(self, dt_ms):
@@ -353,7 +408,8 @@ class Vessel(Unit):
             self._stop_pumps(_REASON_NOT_READY, False)
             self.doser.reset()
             return
-        if self.modes[_LOOP_PH] != _MODE_AUTO:
+        if self.modes[_LOOP_PH] != _MODE_AUTO or self.cal is not None:
+            self.doser.reset()  # a calibration holds the loop (its pump run goes on)
             return
         vol_ul = self.doser.update(self.ph_milli / 1000, self.cfg["ph_sp"] / 1000, dt_ms)
         p = self.acid if vol_ul > 0 else self.base
@@ -418,6 +474,8 @@ class Vessel(Unit):
             return self._reset_trip()
         if verb == _VERB_RESERVOIR:
             return self._reservoir(arg0, arg1)
+        if _VERB_CAL_START <= verb <= _VERB_CAL_CLEAR:
+            return self._calibration(verb, arg0, arg1, cmd_id)
         return _RESULT_REJECTED, _REASON_UNKNOWN_VERB, 0
 
     # The link has checked each argument against its spec range (messages.VERBS).
@@ -492,6 +550,8 @@ class Vessel(Unit):
             return _RESULT_REJECTED, _REASON_SAFE_STATE, 0
         if not self.link_up or not self._pumps_allowed():
             return _RESULT_REJECTED, _REASON_NOT_READY, 0
+        if self.cal is not None:  # a calibration holds the loop
+            return _RESULT_REJECTED, _REASON_BUSY, 0
         reason, verdict = self.reagents.start(p, pumps.DOSING, vol_ul, cmd_id, _VERB_DOSE)
         if reason != _REASON_NONE:
             return _RESULT_REJECTED, reason, verdict
@@ -507,13 +567,105 @@ class Vessel(Unit):
             return _RESULT_FAILED, _REASON_INTERNAL, 0
         return _RESULT_DONE, _REASON_NONE, vol_ul
 
+    # Calibration (units/calibrate.py, imported while it is used).
+
+    def record(self, kind, version, validate, defaults):
+        # This vessel's record `kind` ("dose", "cal") on the flash.
+        return self._state.record(kind + "_" + self.name, version, validate, defaults)
+
+    def op_min(self):
+        return self._op_min
+
+    def cal_expired(self, rec):
+        return health.expired(rec, self._op_min, self.acks.wall_s())
+
+    def _check_cals(self):
+        # Once an operating minute: VESSEL.cal bits, and CAL_EXPIRED while any has expired.
+        bits = 0
+        first = 0
+        for kind, rec in self.cals.items():
+            bits |= 1 << 2 * (kind - 1)
+            if self.cal_expired(rec):
+                bits |= 2 << 2 * (kind - 1)
+                first = first or kind
+        self.cal_bits = bits
+        self._cal_expired.update(first > 0, first * 1000, 0)
+
+    def timed_run(self, p, on_ms, cmd_id):
+        # A pump's calibration run of on_ms: IN_PROGRESS, then DONE with the on-time.
+        if self.safe or not self.link_up or not self._pumps_allowed():
+            return _RESULT_REJECTED, _REASON_NOT_READY, 0
+        vol_ul = on_ms * (p.ul_per_h // 1000) // 3600 + 1
+        reason, verdict = self.reagents.start(p, pumps.TIMED, vol_ul, cmd_id, _VERB_CAL_START,
+                                              False, on_ms)
+        if reason != _REASON_NONE:
+            return _RESULT_REJECTED, reason, verdict
+        return _RESULT_IN_PROGRESS, _REASON_NONE, on_ms
+
+    def _calibration(self, verb, arg0, arg1, cmd_id):
+        session = self.cal
+        if verb == _VERB_CAL_START:
+            if session is not None:
+                return _RESULT_REJECTED, _REASON_BUSY, 0
+            if (arg0 == _CAL_KIND_ORP and self.orp is None
+                    or arg0 == _CAL_KIND_BASE and self.base is None):
+                return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
+            self._cal_modules = set(sys.modules)
+            from units import calibrate
+
+            self.cal = calibrate.Session(self, arg0)
+            answer = self.cal.start(arg1, cmd_id)
+            if answer[0] == _RESULT_REJECTED:
+                self._end_calibration()
+            return answer
+        if verb == _VERB_CAL_READ or verb == _VERB_CAL_CLEAR:
+            if (arg0 == _CAL_KIND_ORP and self.orp is None
+                    or arg0 == _CAL_KIND_BASE and self.base is None):
+                return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
+            before = set(sys.modules)
+            from units import calibrate
+
+            if verb == _VERB_CAL_CLEAR:
+                answer = calibrate.clear(self, arg0)
+                self._check_cals()
+            else:
+                calibrate.send(self, arg0)
+                answer = _RESULT_DONE, _REASON_NONE, 1 if arg0 in self.cals else 0
+            if session is None:
+                forget(before)
+            return answer
+        if session is None:
+            return _RESULT_REJECTED, _REASON_NOT_READY, 0
+        if verb == _VERB_CAL_POINT:
+            return session.point(arg0, arg1, cmd_id)
+        if verb == _VERB_CAL_FINISH:
+            answer = session.finish()
+            if answer[0] == _RESULT_DONE:
+                self._end_calibration()
+                self._check_cals()
+            return answer
+        session.cancel()
+        self._end_calibration()
+        return _RESULT_DONE, _REASON_NONE, 0
+
+    def _end_calibration(self):
+        # The electrode is back in the vessel: judged afresh, its loop resumes once plausible.
+        electrode = self.cal.electrode
+        self.cal = None
+        if electrode is not None:
+            electrode.reset()
+            self.acid_nr.reset()
+            self.base_nr.reset()
+        forget(self._cal_modules)
+        self._cal_modules = None
+
     def _alarms_of(self, code):
         # The alarms an ACK_ALARM of `code` acknowledges (a generator).
         if code == _EVENT_SENSOR_FAULT:
             for s in self._checked:
                 yield s.alarm
         for a in (self._ph_low, self._ph_high, self._temp_high, self._trip,
-                  self.reagents.limit, self.acid.low):
+                  self.reagents.limit, self.acid.low, self._cal_expired):
             if a.code == code:
                 yield a
         if self.base is not None and self.base.low.code == code:
@@ -553,7 +705,13 @@ class Vessel(Unit):
         t[_VESSEL_UNIT] = self.index
         t[_VESSEL_PH] = self.ph_milli
         t[_VESSEL_TEMP] = self.temp_cc
-        t[_VESSEL_ORP] = self.orp_mv
+        orp = self.orp
+        if orp is not None and orp.value is not None and self.temp.value is not None:
+            # On the SHE scale, and the Fe3+/Fe2+ decades it means (docs/references.md §1.2).
+            temp_c = self.temp.value / 100
+            she = redox.she_mv(orp.value / 1000, temp_c, self.orp_ref, self.orp_offset)
+            t[_VESSEL_ORP] = clamp16(int(she))
+            t[_VESSEL_FE_RATIO] = clamp16(int(redox.fe_decades(she, temp_c, cfg["fe_e0"]) * 1000))
         t[_VESSEL_PH_SP] = cfg["ph_sp"]
         t[_VESSEL_TEMP_SP] = cfg["temp_sp"]
         t[_VESSEL_PH_MODE] = self.modes[_LOOP_PH]
@@ -567,6 +725,7 @@ class Vessel(Unit):
                             _VESSEL_BASE_DAY, _VESSEL_BASE_RES)
         t[_VESSEL_SENSOR_OK] = self.sensor_ok
         t[_VESSEL_ALARMS] = self.alarms
+        t[_VESSEL_CAL] = self.cal_bits
 
     def _fill_line(self, line, total, hour, day, res):
         t = self.telemetry

@@ -382,6 +382,8 @@ class LogDB:
             param = codec.PARAMS.get(fields["name"])
             fields["value_unit"] = param[2] if param else None
             self._param(src, fields, host_time)
+        elif name == "CAL":
+            self._calibration(src, fields, host_time)
         self._queue(name.lower(), (src.boot, host_time, board_time, frame.seq,
                                    *fields.values()))
         self.frames += 1
@@ -431,6 +433,31 @@ class LogDB:
         for key in [k for k in self._alarms if k[0] == board]:
             self._update("alarms", self._alarms.pop(key), cleared=host_time,
                          end_reason="reboot")
+
+    def _calibration(self, src, f, host_time):
+        """A board's calibration record (a CAL message) in `calibrations`, once: the same
+        record told again (CAL_READ) adds nothing."""
+        if not f["points"]:
+            return
+        kind = f["kind"]
+        points = [[f["ref%d" % i], f["read%d" % i], f["temp%d" % i]]
+                  for i in range(1, f["points"] + 1)]
+        names = {"PH": ("slope", "offset", "alk_slope", "alk_offset", "break_ph"),
+                 "ORP": ("offset",)}.get(kind, ("rate",))
+        fit = json.dumps({n: f[n] for n in names})
+        method = ("timed run" if kind in ("ACID", "BASE")
+                  else "%d-point" % f["points"])
+        stored = f["wall_time"] or None
+        expires = stored + f["life"] * 3600 if stored and f["life"] else None
+        row = self._db.execute(
+            "SELECT id FROM calibrations WHERE board = ? AND unit = ? AND sensor = ? AND "
+            "fit = ? AND points = ?", (src.board, f["unit"], kind.lower(), fit,
+                                       json.dumps(points))).fetchone()
+        if row is None:
+            self._insert("calibrations", board=src.board, boot=src.boot, unit=f["unit"],
+                         sensor=kind.lower(), method=method, host_time=stored or host_time,
+                         points=json.dumps(points), fit=fit, health=f["health"],
+                         expires=expires, stored_on_board=1)
 
     def _param(self, src, f, host_time):
         if f["result"] == "UNKNOWN":

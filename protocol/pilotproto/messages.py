@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x25C4C99A)
+SCHEMA_HASH = const(0x87062C43)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -125,6 +125,27 @@ CHECK_STUCK = const(5)
 CHECK_NO_RESPONSE = const(6)
 CHECK_DISAGREE = const(7)
 
+# CAL_KIND
+CAL_KIND_PH = const(1)
+CAL_KIND_ORP = const(2)
+CAL_KIND_ACID = const(3)
+CAL_KIND_BASE = const(4)
+
+# HEALTH
+HEALTH_GOOD = const(0)
+HEALTH_WARN = const(1)
+HEALTH_REJECT = const(2)
+
+# CAL_FLAG
+CAL_FLAG_PH = const(0)
+CAL_FLAG_PH_EXPIRED = const(1)
+CAL_FLAG_ORP = const(2)
+CAL_FLAG_ORP_EXPIRED = const(3)
+CAL_FLAG_ACID = const(4)
+CAL_FLAG_ACID_EXPIRED = const(5)
+CAL_FLAG_BASE = const(6)
+CAL_FLAG_BASE_EXPIRED = const(7)
+
 # PARAM_RESULT
 PARAM_RESULT_OK = const(0)
 PARAM_RESULT_UNKNOWN = const(1)
@@ -153,6 +174,7 @@ EVENT_DOSE_LIMIT = const(26)
 EVENT_ACID_LOW = const(27)
 EVENT_BASE_LOW = const(28)
 EVENT_TEMP_TRIP = const(29)
+EVENT_CAL_EXPIRED = const(30)
 EVENT_PRESSURE_HIGH = const(40)
 EVENT_SHELL_TEMP_HIGH = const(41)
 EVENT_LEAK = const(42)
@@ -172,6 +194,12 @@ VERB_SAVE_CONFIG = const(8)
 VERB_REBOOT = const(9)
 VERB_TO_REPL = const(10)
 VERB_RESERVOIR = const(16)
+VERB_CAL_START = const(19)
+VERB_CAL_POINT = const(20)
+VERB_CAL_FINISH = const(21)
+VERB_CAL_CANCEL = const(22)
+VERB_CAL_READ = const(23)
+VERB_CAL_CLEAR = const(24)
 
 # Message ids
 MSG_HELLO = const(1)
@@ -185,13 +213,15 @@ MSG_PARAM_GET = const(8)
 MSG_PARAM_SET = const(9)
 MSG_PARAM_VALUE = const(10)
 MSG_LOG = const(11)
+MSG_CAL = const(16)
+MSG_TIME = const(17)
 
 # id -> (name, fixed struct format, fixed size, has text tail). A field's raw range
 # follows from its struct code (framing.RANGES); an Ns string is checked by length.
 MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
-    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBI", 52, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBh", 55, False),
     4: ("CANISTER", "<BihhHBBBBI", 19, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
@@ -200,6 +230,8 @@ MESSAGES = {
     9: ("PARAM_SET", "<B16si", 21, False),
     10: ("PARAM_VALUE", "<B16siHHB", 26, False),
     11: ("LOG", "<B", 1, True),
+    16: ("CAL", "<BBBBBiiiihiiihiihiihIIH", 67, False),
+    17: ("TIME", "<I", 4, False),
 }
 
 # COMMAND checks (spec: verbs), 5 ints for VERB value v from VERB_CHECKS[5 * v]: the
@@ -223,14 +255,22 @@ VERB_CHECKS = (
     0, 0, 0, 0, 0,  # (no verb)
     0, 0, 0, 0, 0,  # (no verb)
     2, 0, 1, 0, 1000000000,  # RESERVOIR
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    2, 1, 4, 0, 100000,  # CAL_START
+    2, 1, 100000, 0, 6000,  # CAL_POINT
+    2, 0, 0, 0, 0,  # CAL_FINISH
+    2, 0, 0, 0, 0,  # CAL_CANCEL
+    2, 1, 4, 0, 0,  # CAL_READ
+    2, 1, 4, 0, 0,  # CAL_CLEAR
 )
 
 # VERB_VALUES[2 * v + argument number]: the values allowed, for a COMMAND argument whose
 # range has gaps.
 VERB_VALUES = {
     # ACK_ALARM arg0
-    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 40, 41, 42, 43,
-        60),
+    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 40, 41, 42,
+        43, 60),
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)
@@ -258,6 +298,7 @@ PARAMS = (
     ("vessel", "dose_interval", "s", 1, 0, 3600, 30, None),
     ("vessel", "ph_lockout", "s", 1, 0, 3600, 120, None),
     ("vessel", "res_low", "mL", 0.001, 0, 100000000, 200000, None),
+    ("vessel", "fe_e0", "mV", 1, 500, 900, 680, None),
     ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
     ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
     ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
@@ -300,6 +341,7 @@ KIND_PARAMS = (
         ("dose_interval", 0, 3600, 30, None),
         ("ph_lockout", 0, 3600, 120, None),
         ("res_low", 0, 100000000, 200000, None),
+        ("fe_e0", 500, 900, 680, None),
     ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),

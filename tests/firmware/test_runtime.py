@@ -133,7 +133,7 @@ def test_param_get_set_refusal_echo_and_hw_limit():
     r.run_for(100)
     a, b, c = h.take(m.MSG_PARAM_VALUE)
     assert a[1].rstrip(b"\0") == b"p_msl" and a[2] == 28000 and a[5] == m.PARAM_RESULT_OK
-    assert b[1].rstrip(b"\0") == b"temp_sp" and b[3:5] == [1, 16]
+    assert b[1].rstrip(b"\0") == b"temp_sp" and b[3:5] == [1, len(m.KIND_PARAMS[1][1])]
     assert c[5] == m.PARAM_RESULT_UNKNOWN
     # 35 bar is inside the spec range (40) but above this board's hw limit (30 bar).
     h.send(m.MSG_PARAM_SET, [C0, b"p_msl", 35000])

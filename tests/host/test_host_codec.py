@@ -116,6 +116,8 @@ VESSEL = {
     "base_res": -0.001,
     "sensor_ok": 7,
     "alarms": 0,
+    "cal": 0,
+    "fe_ratio": 0.5,
 }
 
 
