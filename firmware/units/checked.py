@@ -22,6 +22,7 @@ _EVENT_SENSOR_FAULT = const(5)
 
 _ON_DELAY_MS = const(3000)
 _OFF_DELAY_MS = const(30000)
+_SETTLE_MS = const(60000)  # back from a standard: 6 time constants of a slow electrode
 
 
 class Checked:
@@ -35,6 +36,7 @@ class Checked:
         self.verdict = _CHECK_OK
         self.ok = False
         self._good_ms = 0  # plausible for this long
+        self._settle_ms = 0  # still following its move back into the vessel
 
     def sample(self, now_ms, scale, dt_ms):
         # Read and judge one sample (the driver's value x scale as an int). True when it
@@ -45,6 +47,9 @@ class Checked:
         self._seq = seq
         if v is not None:
             v = int(v * scale)
+        if self._settle_ms > 0:  # not a rate of the process: no reference to judge it by
+            self._settle_ms -= dt_ms
+            self.check.reset()
         self.verdict = self.check.update(v, dt_ms, fresh)
         if self.verdict == _CHECK_OK and v is not None:
             self.value = v
@@ -60,10 +65,12 @@ class Checked:
         alarm = self.alarm
         bad = bad or alarm.active and self._good_ms < _OFF_DELAY_MS
         alarm.update(bad, self.index * 1000, verdict * 1000, dt_ms)
-        self.ok = self.value is not None and not self.alarm.active
+        self.ok = self.value is not None and not self.alarm.active and self._settle_ms <= 0
         return self.ok
 
     def reset(self):
-        # The sensor was somewhere else (a calibration standard): judge it afresh.
+        # The sensor was somewhere else (a calibration standard): judge it afresh once its
+        # reading has followed it back (the loop waits meanwhile).
         self.check.reset()
         self.value = None
+        self._settle_ms = _SETTLE_MS

@@ -576,6 +576,9 @@ class Vessel(Unit):
     def op_min(self):
         return self._op_min
 
+    def resume_op_min(self, minutes):
+        self._op_min = max(self._op_min, minutes)
+
     def cal_expired(self, rec):
         return health.expired(rec, self._op_min, self.acks.wall_s())
 

@@ -197,3 +197,29 @@ def test_the_over_temperature_trip_latches_across_a_reboot():
     assert _ack(r2, 2)[s.ACK_RESULT] == m.RESULT_DONE and not v.twin.tripped
     assert not v.alarms & 1 << (m.EVENT_TEMP_TRIP - 20)
     assert r2.reboot().rt.units[0].twin.tripped is False
+
+
+def test_a_pump_calibration_is_read_back_after_a_reboot_that_lost_unsaved_minutes():
+    r = Rig()
+    r.run_linked(3000)
+    v = r.rt.units[0]
+    v.resume_op_min(50)  # 50 operating minutes, not saved yet (they are saved hourly)
+    # 2 min on at 5 mL/min, at the pump's 50 % duty limit: 4 min.
+    r.host.command(2, V0, m.VERB_CAL_START, m.CAL_KIND_ACID, 10000)
+    r.run_linked(245000)
+    assert _ack(r, 2)[s.ACK_RESULT] == m.RESULT_DONE
+    r.host.command(3, V0, m.VERB_CAL_POINT, 10300)  # 10.3 mL in the cylinder
+    r.run_linked(1000)
+    assert _ack(r, 3)[s.ACK_VALUE] == 5150  # uL/min
+    r.host.command(4, V0, m.VERB_CAL_FINISH)
+    r.run_linked(1000)
+    assert _ack(r, 4)[s.ACK_RESULT] == m.RESULT_DONE
+    r2 = r.reboot()
+    assert r2.rt.units[0].op_min() == 54  # 50 + the run: the record proves them
+    r2.run_linked(3000)
+    r2.host.command(5, V0, m.VERB_CAL_READ, m.CAL_KIND_ACID)
+    r2.run_linked(1000)
+    assert _ack(r2, 5)[s.ACK_VALUE] == 1
+    (cal,) = r2.host.take(m.MSG_CAL)
+    assert cal[s.CAL_POINTS] == 1 and cal[s.CAL_RATE] == 5150 and cal[s.CAL_AGE] == 0
+    assert not r2.host.events(m.EVENT_TX_ERROR)
