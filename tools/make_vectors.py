@@ -83,6 +83,10 @@ def typical(spec):
                 "alarms": 0,
                 "cal": 0b010101,
                 "fe_ratio": 1.234,
+                "batch": 1,
+                "batch_acid": 152.5,
+                "batch_base": 0.75,
+                "batch_heat": 5712.34,
             },
         ),
         (
@@ -111,6 +115,10 @@ def typical(spec):
                 "alarms": 1 << 20,
                 "cal": 0,
                 "fe_ratio": -2.5,
+                "batch": 0,
+                "batch_acid": 0.0,
+                "batch_base": 0.0,
+                "batch_heat": 0.0,
             },
         ),
         (

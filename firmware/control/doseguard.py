@@ -130,10 +130,14 @@ class DoseLine:
         if self.reservoir_ul != UNTRACKED:
             self.reservoir_ul = max(0, self.reservoir_ul - vol_ul)
 
-    def delivered(self, vol_ul):
+    def delivered(self, vol_ul, dosed=True):
         # The pump delivered vol_ul of a committed run (more than pending only by rounding).
+        # A prime (dosed False) fills the pump's line: in the windows, which bound what it
+        # may pass on into the vessel, but not in the delivered total.
         self.pending_ul = max(0, self.pending_ul - vol_ul)
         self.budget.add(vol_ul)
+        if not dosed:
+            return
         ul = self.total_ul + vol_ul
         self.total_ml += ul // 1000
         self.total_ul = ul % 1000

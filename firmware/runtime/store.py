@@ -165,7 +165,7 @@ class Record:
 # The state record.
 
 _STATE_VERSION = const(1)
-_KEYS = const(("boot", "reset", "trips", "modes", "op"))
+_KEYS = const(("boot", "reset", "trips", "modes", "op", "batch"))
 
 
 def _int(v):
@@ -192,11 +192,17 @@ def validate_state(data):
     op = data.setdefault("op", {})  # not in a file from before operating minutes were kept
     if not isinstance(op, dict) or not all(_int(v) for v in op.values()):
         raise ValueError("op")
+    batch = data.setdefault("batch", {})  # units/batch.py: [running, acid, base, heat]
+    if not isinstance(batch, dict):
+        raise ValueError("batch")
+    for v in batch.values():
+        if not isinstance(v, list) or len(v) != 4 or not all(_int(x) for x in v):
+            raise ValueError("batch")
     return data
 
 
 def _state_defaults():
-    return {"boot": 0, "reset": 0, "trips": {}, "modes": {}, "op": {}}
+    return {"boot": 0, "reset": 0, "trips": {}, "modes": {}, "op": {}, "batch": {}}
 
 
 class State:
@@ -255,3 +261,12 @@ class State:
     def set_op_min(self, unit, minutes, save):
         self.data["op"][unit] = minutes
         return save and self.save()
+
+    def batch(self, unit):
+        # A unit's batch record (units/batch.py), as last saved; changes to it in place are
+        # saved with the next save.
+        return self.data["batch"].get(unit) or [0, 0, 0, 0]
+
+    def set_batch(self, unit, rec):
+        self.data["batch"][unit] = rec
+        return self.save()

@@ -31,6 +31,7 @@ from control.plausible import NoResponse, SensorCheck, TwinCheck
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
 from units import pump as pumps
 from units.base import Alarm, Unit, clamp16
+from units.batch import Batch
 from units.checked import Checked
 from units.dosing import Reagents
 
@@ -80,11 +81,14 @@ _VERB_DOSE = const(3)
 _VERB_ACK_ALARM = const(5)
 _VERB_RESET_TRIP = const(6)
 _VERB_RESERVOIR = const(16)
+_VERB_PRIME = const(17)
 _VERB_CAL_START = const(19)
 _VERB_CAL_POINT = const(20)
 _VERB_CAL_FINISH = const(21)
 _VERB_CAL_READ = const(23)
 _VERB_CAL_CLEAR = const(24)
+_VERB_BATCH_START = const(25)
+_VERB_BATCH_STOP = const(26)
 _MSG_VESSEL = const(3)
 # END GENERATED
 
@@ -111,7 +115,11 @@ _VESSEL_SENSOR_OK = const(18)
 _VESSEL_ALARMS = const(19)
 _VESSEL_CAL = const(20)
 _VESSEL_FE_RATIO = const(21)
-_VESSEL_NFIELDS = const(22)
+_VESSEL_BATCH = const(22)
+_VESSEL_BATCH_ACID = const(23)
+_VESSEL_BATCH_BASE = const(24)
+_VESSEL_BATCH_HEAT = const(25)
+_VESSEL_NFIELDS = const(26)
 # END GENERATED
 
 _PERIOD_MS = const(1000)
@@ -249,6 +257,7 @@ class Vessel(Unit):
         self._cal_modules = None  # sys.modules before the session imported its code
         self.cal_bits = 0
         self._cal_expired = Alarm(self, _EVENT_CAL_EXPIRED, _ALARM_BASE, _SEVERITY_WARNING, 0)
+        self.batch = Batch(state, self.name, self.heater_w)
         self._op_min = state.op_min(self.name)
         self._op_ms = 0
         if self.record("cal", 1, None, None).present():
@@ -432,6 +441,7 @@ class Vessel(Unit):
 
     def service_io(self, now_ms, dt_ms):
         self.reagents.service(dt_ms, self.cfg["pump_duty_max"])
+        self.batch.heat(self.heater.active, dt_ms)
 
     def _stop_pumps(self, reason, host_only):
         # Stop pump runs (host_only: only those the host asked for); a host run ends FAILED.
@@ -466,8 +476,8 @@ class Vessel(Unit):
             return self._set_mode(arg0, arg1)
         if verb == _VERB_SET_OUTPUT:
             return self._set_output(arg0, arg1)
-        if verb == _VERB_DOSE:
-            return self._dose_command(arg0, arg1, cmd_id)
+        if verb == _VERB_DOSE or verb == _VERB_PRIME:
+            return self._dose_command(verb, arg0, arg1, cmd_id)
         if verb == _VERB_ACK_ALARM:
             return self._ack_alarm(arg0)
         if verb == _VERB_RESET_TRIP:
@@ -476,6 +486,8 @@ class Vessel(Unit):
             return self._reservoir(arg0, arg1)
         if _VERB_CAL_START <= verb <= _VERB_CAL_CLEAR:
             return self._calibration(verb, arg0, arg1, cmd_id)
+        if verb == _VERB_BATCH_START or verb == _VERB_BATCH_STOP:
+            return self._batch(verb == _VERB_BATCH_START)
         return _RESULT_REJECTED, _REASON_UNKNOWN_VERB, 0
 
     # The link has checked each argument against its spec range (messages.VERBS).
@@ -540,7 +552,8 @@ class Vessel(Unit):
             pct = min(pct, self.cfg["pump_duty_max"])
         return _RESULT_DONE, _REASON_NONE, pct
 
-    def _dose_command(self, out, vol_ul, cmd_id):
+    def _dose_command(self, verb, out, vol_ul, cmd_id):
+        # A host DOSE, or a PRIME (the pump's line: not a dose, control/doseguard.py).
         p = self._pump(out)
         if p is None:  # no base pump fitted
             return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
@@ -552,10 +565,27 @@ class Vessel(Unit):
             return _RESULT_REJECTED, _REASON_NOT_READY, 0
         if self.cal is not None:  # a calibration holds the loop
             return _RESULT_REJECTED, _REASON_BUSY, 0
-        reason, verdict = self.reagents.start(p, pumps.DOSING, vol_ul, cmd_id, _VERB_DOSE)
+        reason, verdict = self.reagents.start(p, pumps.DOSING, vol_ul, cmd_id, verb,
+                                              verb == _VERB_DOSE)
         if reason != _REASON_NONE:
             return _RESULT_REJECTED, reason, verdict
         return _RESULT_IN_PROGRESS, _REASON_NONE, vol_ul  # then progress, then DONE
+
+    def _totals(self):
+        # The pumps' delivered totals, uL.
+        return _wire_total(self.acid.line), 0 if self.base is None else _wire_total(
+            self.base.line)
+
+    def _batch(self, start):
+        batch = self.batch
+        ran = batch.running()
+        acid, base = self._totals()
+        if not start and not ran:
+            return _RESULT_DONE, _REASON_NONE, 0
+        saved = batch.start(acid, base) if start else batch.stop(acid, base)
+        if not saved:  # in force, but a reboot would not know it
+            return _RESULT_FAILED, _REASON_INTERNAL, 0
+        return _RESULT_DONE, _REASON_NONE, 1
 
     def _reservoir(self, out, vol_ul):
         p = self._pump(out)
@@ -729,6 +759,12 @@ class Vessel(Unit):
         t[_VESSEL_SENSOR_OK] = self.sensor_ok
         t[_VESSEL_ALARMS] = self.alarms
         t[_VESSEL_CAL] = self.cal_bits
+        acid, base = self._totals()
+        acid, base, heat = self.batch.figures(acid, base)
+        t[_VESSEL_BATCH] = 1 if self.batch.running() else 0
+        t[_VESSEL_BATCH_ACID] = acid
+        t[_VESSEL_BATCH_BASE] = base
+        t[_VESSEL_BATCH_HEAT] = heat
 
     def _fill_line(self, line, total, hour, day, res):
         t = self.telemetry

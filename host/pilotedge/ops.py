@@ -195,9 +195,10 @@ def _ack(logger, port, link, unit, args, display, progress, operator):
 
 
 def _batch(logger, port, link, unit, args, display, progress, operator):
-    """A batch: every control loop of a vessel to AUTO (as a scenario's operator does), and a
-    batch row in the log; stopping it stops the unit's outputs and doses and turns the loops
-    OFF."""
+    """A batch: the board's batch accounting started (its reagent and heater energy in
+    telemetry), every control loop of a vessel to AUTO (as a scenario's operator does), and a
+    batch row in the log; stopping it stops the unit's outputs and doses, ends the board's
+    batch and turns the loops OFF."""
     action = args.get("action")
     if action not in ("start", "stop"):
         raise UsageError("batch takes start or stop, not %r" % action)
@@ -205,7 +206,10 @@ def _batch(logger, port, link, unit, args, display, progress, operator):
         raise UsageError("%s is a %s: batches run on %s" % (unit.name, unit.kind, " and ".join(
             s.VERBS["SET_MODE"][0])))
     mode = "AUTO" if action == "start" else "OFF"
-    acks = [] if action == "start" else [_command(link, unit, "STOP")]
+    if action == "start":
+        acks = [_command(link, unit, "BATCH_START")]
+    else:
+        acks = [_command(link, unit, "STOP"), _command(link, unit, "BATCH_STOP")]
     acks += [_command(link, unit, "SET_MODE", loop, mode) for loop in s.ENUMS["LOOP"].values()]
     refused = [a for a in acks if _WORDS.get(a["result"]) != "done"]
     if refused:

@@ -33,7 +33,7 @@ _MAX_PAYLOAD = const(246)
 MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
-    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBh", 55, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBhBIII", 68, False),
     4: ("CANISTER", "<BihhHBBBBI", 19, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),

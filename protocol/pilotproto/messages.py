@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x87062C43)
+SCHEMA_HASH = const(0x1CFC3393)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -194,12 +194,15 @@ VERB_SAVE_CONFIG = const(8)
 VERB_REBOOT = const(9)
 VERB_TO_REPL = const(10)
 VERB_RESERVOIR = const(16)
+VERB_PRIME = const(17)
 VERB_CAL_START = const(19)
 VERB_CAL_POINT = const(20)
 VERB_CAL_FINISH = const(21)
 VERB_CAL_CANCEL = const(22)
 VERB_CAL_READ = const(23)
 VERB_CAL_CLEAR = const(24)
+VERB_BATCH_START = const(25)
+VERB_BATCH_STOP = const(26)
 
 # Message ids
 MSG_HELLO = const(1)
@@ -221,7 +224,7 @@ MSG_TIME = const(17)
 MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
-    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBh", 55, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBhBIII", 68, False),
     4: ("CANISTER", "<BihhHBBBBI", 19, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
@@ -255,7 +258,7 @@ VERB_CHECKS = (
     0, 0, 0, 0, 0,  # (no verb)
     0, 0, 0, 0, 0,  # (no verb)
     2, 0, 1, 0, 1000000000,  # RESERVOIR
-    0, 0, 0, 0, 0,  # (no verb)
+    2, 0, 1, 1, 20000,  # PRIME
     0, 0, 0, 0, 0,  # (no verb)
     2, 1, 4, 0, 100000,  # CAL_START
     2, 1, 100000, 0, 6000,  # CAL_POINT
@@ -263,6 +266,8 @@ VERB_CHECKS = (
     2, 0, 0, 0, 0,  # CAL_CANCEL
     2, 1, 4, 0, 0,  # CAL_READ
     2, 1, 4, 0, 0,  # CAL_CLEAR
+    2, 0, 0, 0, 0,  # BATCH_START
+    2, 0, 0, 0, 0,  # BATCH_STOP
 )
 
 # VERB_VALUES[2 * v + argument number]: the values allowed, for a COMMAND argument whose

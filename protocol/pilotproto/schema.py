@@ -56,7 +56,11 @@ VESSEL_SENSOR_OK = 18
 VESSEL_ALARMS = 19
 VESSEL_CAL = 20
 VESSEL_FE_RATIO = 21
-VESSEL_NFIELDS = 22
+VESSEL_BATCH = 22
+VESSEL_BATCH_ACID = 23
+VESSEL_BATCH_BASE = 24
+VESSEL_BATCH_HEAT = 25
+VESSEL_NFIELDS = 26
 
 # CANISTER: positions in its value list, and the count
 CANISTER_UNIT = 0
@@ -201,6 +205,10 @@ FIELDS = {
         ("alarms", "I", 1, None, None, None),
         ("cal", "B", 1, None, None, 'CAL_FLAG'),
         ("fe_ratio", "h", 0.001, None, None, None),
+        ("batch", "B", 1, None, None, None),
+        ("batch_acid", "I", 0.001, 'mL', None, None),
+        ("batch_base", "I", 0.001, 'mL', None, None),
+        ("batch_heat", "I", 0.01, 'Wh', None, None),
     ),
     4: (
         ("unit", "B", 1, None, None, None),
@@ -326,7 +334,7 @@ ENUMS = {
     "CAL_FLAG": {0: "PH", 1: "PH_EXPIRED", 2: "ORP", 3: "ORP_EXPIRED", 4: "ACID", 5: "ACID_EXPIRED", 6: "BASE", 7: "BASE_EXPIRED"},
     "PARAM_RESULT": {0: "OK", 1: "UNKNOWN", 2: "OUT_OF_RANGE", 3: "READ_ONLY", 4: "STORE_FAILED"},
     "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 27: "ACID_LOW", 28: "BASE_LOW", 29: "TEMP_TRIP", 30: "CAL_EXPIRED", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
-    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL", 16: "RESERVOIR", 19: "CAL_START", 20: "CAL_POINT", 21: "CAL_FINISH", 22: "CAL_CANCEL", 23: "CAL_READ", 24: "CAL_CLEAR"},
+    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL", 16: "RESERVOIR", 17: "PRIME", 19: "CAL_START", 20: "CAL_POINT", 21: "CAL_FINISH", 22: "CAL_CANCEL", 23: "CAL_READ", 24: "CAL_CLEAR", 25: "BATCH_START", 26: "BATCH_STOP"},
 }
 
 # VERB name -> (units that take it, arg0, arg1); an argument is None (it must be 0)
@@ -344,10 +352,13 @@ VERBS = {
     "REBOOT": (('board',), None, None),
     "TO_REPL": (('board',), None, None),
     "RESERVOIR": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 0, 1000000000, 'uL')),
+    "PRIME": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 1, 20000, 'uL')),
     "CAL_START": (('vessel',), ('kind', 'CAL_KIND', None, 1, 4, None), ('volume', None, None, 0, 100000, 'uL')),
     "CAL_POINT": (('vessel',), ('standard', None, None, 1, 100000, None), ('temperature', None, None, 0, 6000, 'cdegC')),
     "CAL_FINISH": (('vessel',), None, None),
     "CAL_CANCEL": (('vessel',), None, None),
     "CAL_READ": (('vessel',), ('kind', 'CAL_KIND', None, 1, 4, None), None),
     "CAL_CLEAR": (('vessel',), ('kind', 'CAL_KIND', None, 1, 4, None), None),
+    "BATCH_START": (('vessel',), None, None),
+    "BATCH_STOP": (('vessel',), None, None),
 }

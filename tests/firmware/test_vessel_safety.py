@@ -223,3 +223,61 @@ def test_a_pump_calibration_is_read_back_after_a_reboot_that_lost_unsaved_minute
     (cal,) = r2.host.take(m.MSG_CAL)
     assert cal[s.CAL_POINTS] == 1 and cal[s.CAL_RATE] == 5150 and cal[s.CAL_AGE] == 0
     assert not r2.host.events(m.EVENT_TX_ERROR)
+
+
+def _vessel(rig):
+    rig.run_linked(1000)
+    return rig.host.take(m.MSG_VESSEL)[-1]
+
+
+def test_a_prime_fills_the_line_within_the_budgets_but_not_into_the_totals():
+    r = Rig()
+    _manual_ph(r)
+    r.host.send(m.MSG_PARAM_SET, [V0, b"acid_ml_hour", 7000])  # 7 mL in the hour
+    line = _line(r)
+    r.host.command(3, V0, m.VERB_PRIME, m.OUT_ACID, 4000)
+    r.run_linked(120000)  # 48 s of flow at the 50 % duty limit
+    primed = _ack(r, 3)
+    assert (primed[s.ACK_RESULT], primed[s.ACK_VERB]) == (m.RESULT_DONE, m.VERB_PRIME)
+    assert 4000 <= primed[s.ACK_VALUE] <= 4000 + line.margin_ul
+    assert line.total_ml == 0 and line.total_ul == 0  # in the tube, not in the vessel
+    assert line.budget.hour.total == primed[s.ACK_VALUE]  # but what it may pass on is bounded
+    assert _vessel(r)[s.VESSEL_ACID_TOTAL] == 0
+    r.host.command(4, V0, m.VERB_PRIME, m.OUT_ACID, 4000)  # 8 mL > the 7 mL hour
+    r.run_linked(1000)
+    refused = _ack(r, 4)
+    assert (refused[s.ACK_REASON], refused[s.ACK_VALUE]) == (m.REASON_LIMIT, m.LIMIT_HOUR)
+
+
+def test_a_batch_counts_its_reagent_as_delivered_and_its_heater_energy_across_a_reboot():
+    r = Rig()
+    _manual_ph(r)
+    before = _dose(r, 2, m.OUT_ACID, 1000, 30000)[s.ACK_VALUE]  # before the batch
+    r.host.command(3, V0, m.VERB_BATCH_START)
+    r.run_linked(1000)
+    assert _ack(r, 3)[s.ACK_RESULT] == m.RESULT_DONE
+    t = _vessel(r)
+    assert t[s.VESSEL_BATCH] == 1 and t[s.VESSEL_BATCH_ACID] == 0
+    assert t[s.VESSEL_ACID_TOTAL] == before
+    dosed = _dose(r, 4, m.OUT_ACID, 2000, 60000)[s.ACK_VALUE]
+    r.host.command(5, V0, m.VERB_PRIME, m.OUT_BASE, 1000)  # not in the batch
+    r.host.command(6, V0, m.VERB_SET_MODE, m.LOOP_TEMP, m.MODE_MANUAL)
+    r.host.command(7, V0, m.VERB_SET_OUTPUT, m.OUT_HEATER, 50)
+    r.run_linked(72000)  # 36 s on at 300 W: 10800 J, 3.00 Wh
+    r.host.command(8, V0, m.VERB_SET_OUTPUT, m.OUT_HEATER, 0)
+    t = _vessel(r)
+    assert t[s.VESSEL_BATCH_ACID] == dosed and t[s.VESSEL_BATCH_BASE] == 0
+    assert 290 <= t[s.VESSEL_BATCH_HEAT] <= 310  # centi-Wh: within one 2 s heater window
+    r2 = r.reboot()  # the batch goes on; the heat since the last save is lost
+    t2 = _vessel(r2)
+    assert t2[s.VESSEL_BATCH] == 1 and t2[s.VESSEL_BATCH_ACID] == dosed
+    _manual_ph(r2)
+    r2.host.command(9, V0, m.VERB_BATCH_STOP)
+    r2.run_linked(1000)
+    assert _ack(r2, 9)[s.ACK_VALUE] == 1
+    _dose(r2, 10, m.OUT_ACID, 500, 30000)  # after the batch
+    t2 = _vessel(r2)
+    assert t2[s.VESSEL_BATCH] == 0 and t2[s.VESSEL_BATCH_ACID] == dosed
+    r2.host.command(11, V0, m.VERB_BATCH_STOP)
+    r2.run_linked(1000)
+    assert _ack(r2, 11)[s.ACK_VALUE] == 0  # none was running

@@ -118,6 +118,10 @@ VESSEL = {
     "alarms": 0,
     "cal": 0,
     "fe_ratio": 0.5,
+    "batch": 1,
+    "batch_acid": 1.5,
+    "batch_base": 0.0,
+    "batch_heat": 12.25,
 }
 
 

@@ -95,7 +95,7 @@ def test_describe_marks_faulted_sensors():
                    ph_mode="AUTO", temp_mode="AUTO", outputs=0, heater=12, acid_total=1.5,
                    base_total=0, acid_hour=1.5, acid_day=1.5, base_hour=0, base_day=0,
                    acid_res=-0.001, base_res=-0.001, sensor_ok=0b101, alarms=0, cal=0,
-                   fe_ratio=0.5)
+                   fe_ratio=0.5, batch=0, batch_acid=0, batch_base=0, batch_heat=0)
     line = describe(frame, 12.0, {0: "v0"}.get)
     assert "pH  1.700" in line and "sensors pH T! ORP" in line and "heater  12%" in line
     assert " v0 " in line and "T -- degC" in line  # a reading the frame does not vouch for
