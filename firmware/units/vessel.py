@@ -39,8 +39,6 @@ from units.dosing import Reagents
 _MODE_OFF = const(0)
 _MODE_MANUAL = const(1)
 _MODE_AUTO = const(2)
-_EVENT_KIND_ACKNOWLEDGED = const(3)
-_SEVERITY_INFO = const(0)
 _SEVERITY_WARNING = const(1)
 _SEVERITY_ALARM = const(2)
 _SEVERITY_CRITICAL = const(3)
@@ -52,43 +50,20 @@ _OUT_BASE = const(1)
 _OUT_HEATER = const(2)
 _OUT_AERATION = const(3)
 _RESULT_IN_PROGRESS = const(1)
-_RESULT_DONE = const(2)
 _RESULT_REJECTED = const(3)
-_RESULT_FAILED = const(4)
 _REASON_NONE = const(0)
-_REASON_UNKNOWN_VERB = const(1)
-_REASON_OUT_OF_RANGE = const(3)
-_REASON_LIMIT = const(4)
-_REASON_BUSY = const(5)
 _REASON_NOT_READY = const(6)
 _REASON_SAFE_STATE = const(7)
-_REASON_WRONG_MODE = const(8)
-_REASON_INTERNAL = const(9)
 _CHECK_OK = const(0)
 _CHECK_NO_RESPONSE = const(6)
 _CHECK_DISAGREE = const(7)
-_CAL_KIND_ORP = const(2)
-_CAL_KIND_BASE = const(4)
-_EVENT_SENSOR_FAULT = const(5)
 _EVENT_PH_LOW = const(20)
 _EVENT_PH_HIGH = const(21)
 _EVENT_TEMP_HIGH = const(23)
 _EVENT_TEMP_TRIP = const(29)
 _EVENT_CAL_EXPIRED = const(30)
-_VERB_SET_MODE = const(1)
-_VERB_SET_OUTPUT = const(2)
 _VERB_DOSE = const(3)
-_VERB_ACK_ALARM = const(5)
-_VERB_RESET_TRIP = const(6)
-_VERB_RESERVOIR = const(16)
-_VERB_PRIME = const(17)
 _VERB_CAL_START = const(19)
-_VERB_CAL_POINT = const(20)
-_VERB_CAL_FINISH = const(21)
-_VERB_CAL_READ = const(23)
-_VERB_CAL_CLEAR = const(24)
-_VERB_BATCH_START = const(25)
-_VERB_BATCH_STOP = const(26)
 _MSG_VESSEL = const(3)
 # END GENERATED
 
@@ -172,13 +147,7 @@ _PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (docs/references.md
 _ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... CAL_EXPIRED bit 10)
 _REFERENCES = ("agcl_sat", "agcl_3.5m", "agcl_3m")  # board-file orp_ref: standards.REF_*
 _MIN_MS = const(60000)
-# SET_OUTPUT target -> the loop whose MANUAL mode it needs.
-_OUT_LOOP = {
-    _OUT_ACID: _LOOP_PH,
-    _OUT_BASE: _LOOP_PH,
-    _OUT_HEATER: _LOOP_TEMP,
-    _OUT_AERATION: _LOOP_ORP,
-}
+_CMD_CODE_MS = const(60000)  # units/vessel_cmd.py stays loaded this long after a command
 
 
 def _wire_total(line):
@@ -260,6 +229,7 @@ class Vessel(Unit):
         self.batch = Batch(state, self.name, self.heater_w)
         self._op_min = state.op_min(self.name)
         self._op_ms = 0
+        self._cmd_ms = -1  # since the last command while units/vessel_cmd.py is loaded
         if self.record("cal", 1, None, None).present():
             before = set(sys.modules)
             from units import calibrate
@@ -321,6 +291,11 @@ class Vessel(Unit):
         self._control_aeration()
         if self.cal is not None:
             self.cal.step(now_ms, dt_ms)
+        if self._cmd_ms >= 0:
+            self._cmd_ms += dt_ms
+            if self._cmd_ms >= _CMD_CODE_MS:
+                self._cmd_ms = -1
+                forget([name for name in sys.modules if name != "units.vessel_cmd"])
         self._op_ms += dt_ms
         if self._op_ms >= _MIN_MS:  # an operating minute
             self._op_ms -= _MIN_MS
@@ -472,130 +447,18 @@ class Vessel(Unit):
         self._stop_pumps(reason, True)
 
     def _command(self, verb, arg0, arg1, cmd_id):
-        if verb == _VERB_SET_MODE:
-            return self._set_mode(arg0, arg1)
-        if verb == _VERB_SET_OUTPUT:
-            return self._set_output(arg0, arg1)
-        if verb == _VERB_DOSE or verb == _VERB_PRIME:
-            return self._dose_command(verb, arg0, arg1, cmd_id)
-        if verb == _VERB_ACK_ALARM:
-            return self._ack_alarm(arg0)
-        if verb == _VERB_RESET_TRIP:
-            return self._reset_trip()
-        if verb == _VERB_RESERVOIR:
-            return self._reservoir(arg0, arg1)
-        if _VERB_CAL_START <= verb <= _VERB_CAL_CLEAR:
-            return self._calibration(verb, arg0, arg1, cmd_id)
-        if verb == _VERB_BATCH_START or verb == _VERB_BATCH_STOP:
-            return self._batch(verb == _VERB_BATCH_START)
-        return _RESULT_REJECTED, _REASON_UNKNOWN_VERB, 0
+        # Host commands come in bursts with long pauses: their code (units/vessel_cmd.py) is
+        # imported by the first and dropped a minute after the last (run()), which keeps its
+        # bytecode off a 32-bit board's heap meanwhile.
+        from units import vessel_cmd
 
-    # The link has checked each argument against its spec range (messages.VERBS).
-
-    def _set_mode(self, loop, mode):
-        old = self.modes[loop]
-        if mode != old:
-            if old == _MODE_MANUAL:
-                self._stop_manual(_REASON_WRONG_MODE)
-            if loop == _LOOP_TEMP:
-                self.pid.reset()
-            elif loop == _LOOP_PH:
-                self.doser.reset()
-            self.modes[loop] = mode
-            self._state.set_modes(self.name, self.modes)
-        return _RESULT_DONE, _REASON_NONE, mode
-
-    def _set_output(self, out, pct):
-        loop = _OUT_LOOP.get(out)
-        if loop is None:  # an output vessels do not have (the inlet)
-            return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-        if self.modes[loop] != _MODE_MANUAL:
-            return _RESULT_REJECTED, _REASON_WRONG_MODE, 0
-        if self.safe:
-            return _RESULT_REJECTED, _REASON_SAFE_STATE, 0
-        if not self.link_up:
-            return _RESULT_REJECTED, _REASON_NOT_READY, 0
-        if out == _OUT_HEATER:
-            if pct and not self._heater_allowed():
-                return _RESULT_REJECTED, _REASON_NOT_READY, 0
-            self.manual_heater_pct = pct
-            pct = min(pct, self.cfg["heater_max"])
-            self.heater.set_duty(pct)
-        elif out == _OUT_AERATION:
-            if self.aeration is None:
-                return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-            self.manual_aeration = pct > 0
-            self._control_aeration()
-        else:
-            p = self._pump(out)
-            if p is None:
-                return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-            if pct and not self._pumps_allowed():
-                return _RESULT_REJECTED, _REASON_NOT_READY, 0
-            if p.mode == pumps.DOSING or p.mode == pumps.TIMED:
-                return _RESULT_REJECTED, _REASON_BUSY, 0
-            if not pct:
-                self.reagents.stop(p, _REASON_NONE)
-                return _RESULT_DONE, _REASON_NONE, 0
-            if p.mode == pumps.IDLE:
-                r = self.reagents
-                chunk = r.manual_chunk(p)
-                if chunk > 0:
-                    reason, verdict = r.start(p, pumps.MANUAL, chunk, None, _VERB_SET_OUTPUT,
-                                              False)
-                else:  # which limit leaves no room
-                    reason = _REASON_LIMIT
-                    verdict = p.line.check(p.ul_per_h // 60, r.other(p), False)
-                if reason != _REASON_NONE:
-                    return _RESULT_REJECTED, reason, verdict
-            p.manual_pct = pct
-            pct = min(pct, self.cfg["pump_duty_max"])
-        return _RESULT_DONE, _REASON_NONE, pct
-
-    def _dose_command(self, verb, out, vol_ul, cmd_id):
-        # A host DOSE, or a PRIME (the pump's line: not a dose, control/doseguard.py).
-        p = self._pump(out)
-        if p is None:  # no base pump fitted
-            return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-        if self.modes[_LOOP_PH] == _MODE_AUTO:
-            return _RESULT_REJECTED, _REASON_WRONG_MODE, 0
-        if self.safe:
-            return _RESULT_REJECTED, _REASON_SAFE_STATE, 0
-        if not self.link_up or not self._pumps_allowed():
-            return _RESULT_REJECTED, _REASON_NOT_READY, 0
-        if self.cal is not None:  # a calibration holds the loop
-            return _RESULT_REJECTED, _REASON_BUSY, 0
-        reason, verdict = self.reagents.start(p, pumps.DOSING, vol_ul, cmd_id, verb,
-                                              verb == _VERB_DOSE)
-        if reason != _REASON_NONE:
-            return _RESULT_REJECTED, reason, verdict
-        return _RESULT_IN_PROGRESS, _REASON_NONE, vol_ul  # then progress, then DONE
+        self._cmd_ms = 0
+        return vessel_cmd.command(self, verb, arg0, arg1, cmd_id)
 
     def _totals(self):
         # The pumps' delivered totals, uL.
         return _wire_total(self.acid.line), 0 if self.base is None else _wire_total(
             self.base.line)
-
-    def _batch(self, start):
-        batch = self.batch
-        ran = batch.running()
-        acid, base = self._totals()
-        if not start and not ran:
-            return _RESULT_DONE, _REASON_NONE, 0
-        saved = batch.start(acid, base) if start else batch.stop(acid, base)
-        if not saved:  # in force, but a reboot would not know it
-            return _RESULT_FAILED, _REASON_INTERNAL, 0
-        return _RESULT_DONE, _REASON_NONE, 1
-
-    def _reservoir(self, out, vol_ul):
-        p = self._pump(out)
-        if p is None:
-            return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-        # What a run has taken but not delivered yet is out of the reservoir already.
-        p.line.reservoir_ul = max(0, vol_ul - p.line.pending_ul)
-        if not self.reagents.save():
-            return _RESULT_FAILED, _REASON_INTERNAL, 0
-        return _RESULT_DONE, _REASON_NONE, vol_ul
 
     # Calibration (units/calibrate.py, imported while it is used).
 
@@ -634,99 +497,6 @@ class Vessel(Unit):
         if reason != _REASON_NONE:
             return _RESULT_REJECTED, reason, verdict
         return _RESULT_IN_PROGRESS, _REASON_NONE, on_ms
-
-    def _calibration(self, verb, arg0, arg1, cmd_id):
-        session = self.cal
-        if verb == _VERB_CAL_START:
-            if session is not None:
-                return _RESULT_REJECTED, _REASON_BUSY, 0
-            if (arg0 == _CAL_KIND_ORP and self.orp is None
-                    or arg0 == _CAL_KIND_BASE and self.base is None):
-                return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-            self._cal_modules = set(sys.modules)
-            from units import calibrate
-
-            self.cal = calibrate.Session(self, arg0)
-            answer = self.cal.start(arg1, cmd_id)
-            if answer[0] == _RESULT_REJECTED:
-                self._end_calibration()
-            return answer
-        if verb == _VERB_CAL_READ or verb == _VERB_CAL_CLEAR:
-            if (arg0 == _CAL_KIND_ORP and self.orp is None
-                    or arg0 == _CAL_KIND_BASE and self.base is None):
-                return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-            before = set(sys.modules)
-            from units import calibrate
-
-            if verb == _VERB_CAL_CLEAR:
-                answer = calibrate.clear(self, arg0)
-                self._check_cals()
-            else:
-                calibrate.send(self, arg0)
-                answer = _RESULT_DONE, _REASON_NONE, 1 if arg0 in self.cals else 0
-            if session is None:
-                forget(before)
-            return answer
-        if session is None:
-            return _RESULT_REJECTED, _REASON_NOT_READY, 0
-        if verb == _VERB_CAL_POINT:
-            return session.point(arg0, arg1, cmd_id)
-        if verb == _VERB_CAL_FINISH:
-            answer = session.finish()
-            if answer[0] == _RESULT_DONE:
-                self._end_calibration()
-                self._check_cals()
-            return answer
-        session.cancel()
-        self._end_calibration()
-        return _RESULT_DONE, _REASON_NONE, 0
-
-    def _end_calibration(self):
-        # The electrode is back in the vessel: judged afresh, its loop resumes once plausible.
-        electrode = self.cal.electrode
-        self.cal = None
-        if electrode is not None:
-            electrode.reset()
-            self.acid_nr.reset()
-            self.base_nr.reset()
-        forget(self._cal_modules)
-        self._cal_modules = None
-
-    def _alarms_of(self, code):
-        # The alarms an ACK_ALARM of `code` acknowledges (a generator).
-        if code == _EVENT_SENSOR_FAULT:
-            for s in self._checked:
-                yield s.alarm
-        for a in (self._ph_low, self._ph_high, self._temp_high, self._trip,
-                  self.reagents.limit, self.acid.low, self._cal_expired):
-            if a.code == code:
-                yield a
-        if self.base is not None and self.base.low.code == code:
-            yield self.base.low
-
-    def _ack_alarm(self, code):
-        found = False
-        for a in self._alarms_of(code):
-            a.ack()
-            found = True
-        if not found:
-            return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
-        if code == _EVENT_SENSOR_FAULT:
-            # The operator has seen to it: judge the response to heat and doses afresh.
-            self.heat_nr.reset()
-            self.acid_nr.reset()
-            self.base_nr.reset()
-        self.events.push(self.index, _EVENT_KIND_ACKNOWLEDGED, code, _SEVERITY_INFO)
-        return _RESULT_DONE, _REASON_NONE, code
-
-    def _reset_trip(self):
-        if not self.twin.tripped:
-            return _RESULT_DONE, _REASON_NONE, 0
-        if not self.twin.reset():  # a thermometer still above cutoff - band, or silent
-            return _RESULT_REJECTED, _REASON_SAFE_STATE, _EVENT_TEMP_TRIP
-        self._state.set_trip(self.name, 0)
-        self._trip.ack()
-        return _RESULT_DONE, _REASON_NONE, 0
 
     def fill_telemetry(self):
         t = self.telemetry

@@ -40,7 +40,9 @@ def _snapshot(rig):
         pumps = list(getattr(u, "pumps", ()))
         for obj in [u] + pumps + [p.line for p in pumps]:
             d = obj.__dict__
-            out.append(sorted((k, v) for k, v in d.items() if v is None or type(v) in (int, str)))
+            # (but the idle timer of the vessel's command code: loading it changes nothing)
+            out.append(sorted((k, v) for k, v in d.items()
+                              if (v is None or type(v) in (int, str)) and k != "_cmd_ms"))
         out.append(list(getattr(u, "modes", ())))
     out.append([rig.pin(o) for o in rig.board["outputs"]])
     return out
