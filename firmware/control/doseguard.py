@@ -30,9 +30,10 @@
 # - optionally save every N minutes while a window holds volume, so that after a reboot the
 #   windows forget on time instead of up to N minutes late.
 #
-# Flash cost (derived): writes/day = 2 x runs/day + 1440 / N. Dosing at most every 2 min
-# (60 s mixing dead time + measuring, docs/references.md §1.4) with N = 5 (the hour
-# window's bucket, units/dosing.py): 2 x 720 + 288 = 1728 saves/day at worst; a holding
+# Flash cost (derived; docs/vessel-safety.md §2 has it with its sources): writes/day =
+# 2 x runs/day + 1440 / N. Dosing at most every 2 min (60 s mixing dead time + measuring,
+# docs/references.md §1.4) with N = 5 (the hour window's bucket, units/dosing.py):
+# 2 x 720 + 288 = 1728 saves/day at worst; a holding
 # loop dosing every ~10 min: ~570. A save is ~0.5 KB of JSON (two lines of 47 ints).
 # MicroPython's littlefs (block_cycles 100) writes each save copy-on-write to a fresh block
 # and relocates busy metadata, spreading erases over the free blocks: ~1.5 erases of a 4 KB
