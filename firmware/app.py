@@ -113,7 +113,7 @@ class Runtime:
         for name, scan in scans.items():
             self.sched.add("adc " + name, scan.run, scan.period_ms())
         for u in self.units:
-            self.sched.add(u.name, u.run, u.PERIOD_MS)
+            self.sched.add(u.name, u.step, u.PERIOD_MS)
         self.sched.add("io", self._io, _IO_PERIOD_MS)
         self.sched.add("link", self.link.poll, _LINK_PERIOD_MS)
         self.sched.add("tlm", self.link.send_telemetry, self.params.values[BOARD]["tlm_period"])

@@ -93,18 +93,22 @@ _SENSORS = {
 }
 _ADS_KINDS = const(("ph_mv", "orp_mv", "ratiometric"))
 _TEMP_DRIVERS = const(("ds18b20", "max31865", "ntc"))
+_ORP_REFS = const(("agcl_sat", "agcl_3.5m", "agcl_3m"))
 _OUTPUT = {"pin": _STR, "active_high": _BOOL, "deadman_ms": _INT, "window_ms": _INT | _OPT}
 _VESSEL = {
     "name": _STR,
     "ph": _STR,
     "temp": _STR,
+    "temp2": _STR | _OPT,
     "orp": _STR | _OPT,
+    "orp_ref": _STR | _OPT,
     "acid": _STR,
     "base": _STR | _OPT,
     "heater": _STR,
     "aeration": _STR | _OPT,
     "pump_ml_per_min": _NUM,
     "heater_w": _NUM,
+    "volume_l": _NUM,
 }
 _CANISTER = {
     "name": _STR,
@@ -120,7 +124,7 @@ _CANISTER = {
 _UNIT_SCHEMAS = {
     "vessel": (
         _VESSEL,
-        {"ph": "ph_mv", "orp": "orp_mv", "temp": "temp"},
+        {"ph": "ph_mv", "orp": "orp_mv", "temp": "temp", "temp2": "temp"},
         {"acid": False, "base": False, "heater": True, "aeration": False},
     ),
     "canister": (
@@ -346,6 +350,8 @@ def _units(board):
             for key, kind_of in spec.items():
                 if kind_of & ~_OPT == _NUM and key in unit:
                     _positive(unit[key], _join(path, key))
+            if "orp_ref" in unit:  # the ORP electrode's reference (control/standards.py)
+                _one_of(unit["orp_ref"], _ORP_REFS, _join(path, "orp_ref"))
 
 
 def _unit_output(board, output, windowed, path, used_outputs):

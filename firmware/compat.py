@@ -25,3 +25,20 @@ except ImportError:  # CPython has no heap to report, and a collector that needs
 
     def threshold(*amount):  # type: ignore[no-redef]  # the port has two signatures
         return -1
+
+
+def forget(before):
+    # Drop the modules imported since `before` (a set of sys.modules names), and their names
+    # in their packages: code a board runs rarely (a calibration) is imported while it is
+    # used, and its heap is free again once nothing holds its objects.
+    import sys
+
+    for name in list(sys.modules):
+        if name not in before:
+            del sys.modules[name]
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                try:
+                    delattr(sys.modules[parent], child)
+                except AttributeError:
+                    pass

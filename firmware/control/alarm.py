@@ -18,7 +18,7 @@
 
 from compat import const
 
-# update() / ack() transitions
+# feed() / ack() transitions
 NONE = const(0)
 RAISED = const(1)
 CLEARED = const(2)
@@ -85,13 +85,13 @@ class Alarm:
         self._on_ms = 0
 
     def restore(self):
-        # A latched trip persisted across a reboot: active now, announced on the next update.
+        # A latched trip persisted across a reboot: active now, announced on the next feed().
         self.cond = True
         self.active = True
         self.acked = False
 
-    def update(self, value, dt_ms):
-        # Feed the value; returns NONE, RAISED or CLEARED (what to announce now).
+    def feed(self, value, dt_ms):
+        # The value now; returns NONE, RAISED or CLEARED (what to announce now).
         if self.high:
             if value > self.limit:
                 self.cond = True

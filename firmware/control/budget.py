@@ -1,8 +1,9 @@
 # pilotedge: rolling-window dose budgets (MIT).
 #
 # A window is a ring of buckets, so "in the last hour" costs a few ints instead of a log of
-# doses. The window covers between (n - 1) and n buckets: with 12 x 5 min the hourly sum
-# forgets a dose 55 to 60 min after it. Time advances by dt_ms from the caller.
+# doses. It covers between (n - 1) and n buckets, so it has one bucket more than its span:
+# with 13 x 5 min the hourly sum forgets a dose 60 to 65 min after it, never before the
+# hour is over (a budget may err high, never low). Time advances by dt_ms from the caller.
 
 
 class RollingSum:
@@ -35,20 +36,16 @@ class RollingSum:
 
 
 class DoseBudget:
-    # Hour (12 x 5 min) and day (24 x 1 h) totals of one reagent, in microlitres.
+    # Hour (13 x 5 min: 60-65 min) and day (25 x 1 h: 24-25 h) totals of one reagent, in
+    # microlitres.
 
     def __init__(self):
-        self.hour = RollingSum(12, 300000)
-        self.day = RollingSum(24, 3600000)
+        self.hour = RollingSum(13, 300000)
+        self.day = RollingSum(25, 3600000)
 
     def advance(self, dt_ms):
         self.hour.advance(dt_ms)
         self.day.advance(dt_ms)
-
-    def fits(self, vol_ul, hour_limit_ul, day_limit_ul):
-        return (
-            self.hour.total + vol_ul <= hour_limit_ul and self.day.total + vol_ul <= day_limit_ul
-        )
 
     def add(self, vol_ul):
         self.hour.add(vol_ul)

@@ -12,7 +12,8 @@
 #   op_min  the board's operating minutes at calibration
 #   life_h  hours it holds by either clock; 0 = no expiry
 # Boards have no clock of their own, so expiry counts operating time as well as the host's
-# wall time: it works without a host. An expired calibration stays in force and warns.
+# wall time: it works without a host. An expired calibration stays in force and warns
+# (control/health.py expired(), which a board runs without this module).
 #
 # Default lives (assumption from practice, [S34], docs/references.md §2.2: pH 1-point at
 # least weekly, 2-point at least monthly): pH 1-point 168 h, otherwise 720 h.
@@ -45,16 +46,6 @@ def make(kind, pts, fit, health, wall_s, op_min, life_h):
         "op_min": op_min,
         "life_h": life_h,
     }
-
-
-def expired(rec, op_min, wall_s):
-    # op_min: the board's operating minutes now; wall_s: host wall time now, 0 if unknown.
-    life_h = rec["life_h"]
-    if not life_h:
-        return False
-    if op_min - rec["op_min"] >= life_h * 60:
-        return True
-    return wall_s > 0 and rec["wall_s"] > 0 and wall_s - rec["wall_s"] >= life_h * 3600
 
 
 def _numbers(values, n):

@@ -44,8 +44,12 @@ def health(offset_mv):
     return WARN if abs(offset_mv) > _OFFSET_WARN_MV else GOOD
 
 
+def fe_decades(e_she_mv, temp_c, e0_mv=E0_FE_SULFATE_MV):
+    # log10 [Fe3+]/[Fe2+] of a solution at e_she_mv.
+    decades = (e_she_mv - e0_mv) / slope_mv(temp_c)
+    return min(max(decades, -_MAX_DECADES), _MAX_DECADES)
+
+
 def fe_ratio(e_she_mv, temp_c, e0_mv=E0_FE_SULFATE_MV):
     # [Fe3+]/[Fe2+] of a solution at e_she_mv.
-    decades = (e_she_mv - e0_mv) / slope_mv(temp_c)
-    decades = min(max(decades, -_MAX_DECADES), _MAX_DECADES)
-    return 10.0**decades
+    return 10.0 ** fe_decades(e_she_mv, temp_c, e0_mv)

@@ -20,6 +20,18 @@ def ph_from_mv(mv, temp_c, offset_mv=0.0, slope_pct=100.0):
     return PH_ISO - (mv - offset_mv) / slope_mv(temp_c, slope_pct)
 
 
+def ph_of(fit, mv, temp_c):
+    # pH by a calibration's fit (control/phcal.py: [slope_pct, offset_mv, alk_slope_pct,
+    # alk_offset_mv, break_ph]; None: the ideal electrode): the acid line, and above break_ph
+    # the alkaline one.
+    if fit is None:
+        return ph_from_mv(mv, temp_c)
+    ph = ph_from_mv(mv, temp_c, fit[1], fit[0])
+    if ph > fit[4] and (fit[2] != fit[0] or fit[3] != fit[1]):
+        ph = ph_from_mv(mv, temp_c, fit[3], fit[2])
+    return ph
+
+
 class PulseDoser:
     # Outside sp +/- deadband_ph, ask for one pulse of pulse_ul, then wait dead_time_ms for the
     # reagent to mix in before judging the pH again (docs/references.md §1.4: >= 60 s dead time).

@@ -22,7 +22,7 @@
 # worse verdict of its two lines.
 
 from control.health import GOOD, REJECT, WARN
-from control.ph import KELVIN, NERNST_MV_PER_K, PH_ISO, ph_from_mv
+from control.ph import KELVIN, NERNST_MV_PER_K, PH_ISO, ph_of
 from control.standards import buffer_ph
 
 _SLOPE_MIN_PCT = 85.0
@@ -53,13 +53,9 @@ class PhCal:
         self.alk_slope_pct = slope_pct if alk_slope_pct is None else alk_slope_pct
         self.alk_offset_mv = offset_mv if alk_offset_mv is None else alk_offset_mv
         self.break_ph = break_ph
-        self.two = alk_slope_pct is not None
 
     def ph(self, mv, temp_c):
-        ph = ph_from_mv(mv, temp_c, self.offset_mv, self.slope_pct)
-        if self.two and ph > self.break_ph:
-            ph = ph_from_mv(mv, temp_c, self.alk_offset_mv, self.alk_slope_pct)
-        return ph
+        return ph_of(self.fit_values(), mv, temp_c)
 
     def fit_values(self):
         # The record's "fit": [slope_pct, offset_mv, alk_slope_pct, alk_offset_mv, break_ph].

@@ -9,8 +9,9 @@
 # away). Their spread over the time between the first and the last, times tau_s, is the
 # drift-rate bound of the residual: for a first-order approach it overestimates the true
 # residual about 3x, for a steady drift it is exact. The reading is steady once that bound
-# is <= tol. With tol = 0.5 mV (calibration wants the offset within 1 mV): a 140 mV step
-# with tau = 10 s is accepted after ~6.7 tau with ~0.17 mV left; a reading drifting by
+# is <= tol. With tol = 0.5 mV: a 140 mV step with tau = 10 s is accepted after ~6.7 tau
+# with ~0.17 mV left. Calibration uses 0.2 mV: two points' residuals (approached from
+# opposite sides) reach the offset at pH 7 about 2.3x, and it wants 1 mV; a reading drifting by
 # tol / tau_s or faster never is. With tau_s = 30 s (an aged electrode) that drift limit is
 # 1 mV/min, 0.05 pH in 3 minutes: the "drift < 0.05 pH over several minutes" rule [S35].
 

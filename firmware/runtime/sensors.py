@@ -1,6 +1,8 @@
 # pilotedge: sensor inputs built from the board file, sampled without blocking (MIT).
 #
-# Every input has read(now_ms) -> value or None, with `fault` (drivers/fault.py) set. The
+# Every input has read(now_ms) -> value or None, with `fault` (drivers/fault.py) set, and
+# `seq`, a count of its samples (wrapping at 16 bits), which says whether a read gave a new
+# one (a stale input keeps its last). The
 # ADS1115 inputs share one converter per chip: an AdcScan task starts one conversion per run
 # and reads it on the next, round-robin over the (channel, range) slots the inputs need, so
 # a full sweep takes _SWEEP_MS and no task ever waits for a conversion. 1-Wire and SPI
@@ -20,6 +22,7 @@ class AdcScan:
         self._slots = []  # (channel, fsr_mv)
         self.mv = []  # latest result per slot, None after a failed conversion
         self.fault = []
+        self.seq = []  # conversions per slot
         self._i = 0
         self._pending = False
 
@@ -30,6 +33,7 @@ class AdcScan:
             self._slots.append(key)
             self.mv.append(None)
             self.fault.append(fault.NOT_READY)
+            self.seq.append(0)
         return self._slots.index(key)
 
     def period_ms(self):
@@ -41,6 +45,7 @@ class AdcScan:
         if self._pending:
             self.mv[i] = adc.read_mv()
             self.fault[i] = adc.fault
+            self.seq[i] = (self.seq[i] + 1) & 0xFFFF
             i = (i + 1) % len(self._slots)
             self._i = i
         channel, fsr_mv = self._slots[i]
@@ -58,9 +63,11 @@ class AdcInput:
         self._scan = scan
         self._slot = slot
         self.fault = fault.NOT_READY
+        self.seq = 0
 
     def read(self, now_ms):
         self.fault = self._scan.fault[self._slot]
+        self.seq = self._scan.seq[self._slot]
         return self._scan.mv[self._slot]
 
 
@@ -74,9 +81,11 @@ class SupplyInput:
         self._converter = converter
         self._convert = convert
         self.fault = fault.NOT_READY
+        self.seq = 0
 
     def read(self, now_ms):
         scan = self._scan
+        self.seq = scan.seq[self._slot]
         v = self._convert(scan.mv[self._slot], scan.mv[self._supply])
         self.fault = self._converter.fault
         if scan.mv[self._slot] is None or scan.mv[self._supply] is None:
@@ -94,6 +103,7 @@ class StartRead:
         self._started_ms = None
         self.value = None
         self.fault = fault.NOT_READY
+        self.seq = 0
 
     def read(self, now_ms):
         started = self._started_ms
@@ -101,6 +111,7 @@ class StartRead:
             if started is not None:
                 self.value = self._dev.read_c()
                 self.fault = self._dev.fault
+                self.seq = (self.seq + 1) & 0xFFFF
             self._dev.start()
             self._started_ms = now_ms
         return self.value

@@ -10,7 +10,8 @@
 # load() tries <name>, a complete tmp, then <name>.bak, then the defaults; anything but the
 # first is reported so the caller raises CONFIG_DEFAULTS. It never raises for bad files.
 #
-# State is the small persisted state record: boot count, reset cause, latches, modes. It is
+# State is the small persisted state record: boot count, reset cause, latches, modes, and
+# each unit's operating minutes (calibration ages without a host clock). It is
 # separate from the config so that the frequent small writes (a trip latching, a mode
 # change) never put the config at risk, and a damaged state record costs only a boot count.
 # Latched trips live here because they must survive a reboot (docs/references.md §5.2).
@@ -122,6 +123,11 @@ class Record:
         self.invalid += 1
         return None
 
+    def present(self):
+        # Is any copy on flash (the record, its tmp or its backup)?
+        fs = self._fs
+        return fs.exists(self.path) or fs.exists(self.tmp) or fs.exists(self.bak)
+
     def load(self):
         # (data, source): never raises for a missing or damaged file.
         self.invalid = 0
@@ -159,7 +165,7 @@ class Record:
 # The state record.
 
 _STATE_VERSION = const(1)
-_KEYS = const(("boot", "reset", "trips", "modes"))
+_KEYS = const(("boot", "reset", "trips", "modes", "op", "batch"))
 
 
 def _int(v):
@@ -183,15 +189,26 @@ def validate_state(data):
     for v in modes.values():
         if not isinstance(v, list) or not all(_int(x) for x in v):
             raise ValueError("modes")
+    op = data.setdefault("op", {})  # not in a file from before operating minutes were kept
+    if not isinstance(op, dict) or not all(_int(v) for v in op.values()):
+        raise ValueError("op")
+    batch = data.setdefault("batch", {})  # units/batch.py: [running, acid, base, heat]
+    if not isinstance(batch, dict):
+        raise ValueError("batch")
+    for v in batch.values():
+        if not isinstance(v, list) or len(v) != 4 or not all(_int(x) for x in v):
+            raise ValueError("batch")
     return data
 
 
 def _state_defaults():
-    return {"boot": 0, "reset": 0, "trips": {}, "modes": {}}
+    return {"boot": 0, "reset": 0, "trips": {}, "modes": {}, "op": {}, "batch": {}}
 
 
 class State:
     def __init__(self, fs, folder):
+        self._fs = fs
+        self._folder = folder
         self._record = Record(fs, folder, "state", _STATE_VERSION, validate_state, _state_defaults)
         self.data = None
         self.source = DEFAULTS
@@ -213,6 +230,10 @@ class State:
         except OSError:
             return False
 
+    def record(self, kind, version, validate, make_defaults):
+        # A unit's own record beside this one (same flash folder and filesystem).
+        return Record(self._fs, self._folder, kind, version, validate, make_defaults)
+
     def trip(self, unit, unknown):
         # Latched trip code of a unit (an EVENT_* code), 0 when none; `unknown` when the
         # record was lost, so a trip latched before the damage cannot silently vanish.
@@ -231,4 +252,21 @@ class State:
 
     def set_modes(self, unit, modes):
         self.data["modes"][unit] = list(modes)
+        return self.save()
+
+    def op_min(self, unit):
+        # A unit's operating minutes, as last saved.
+        return self.data["op"].get(unit, 0)
+
+    def set_op_min(self, unit, minutes, save):
+        self.data["op"][unit] = minutes
+        return save and self.save()
+
+    def batch(self, unit):
+        # A unit's batch record (units/batch.py), as last saved; changes to it in place are
+        # saved with the next save.
+        return self.data["batch"].get(unit) or [0, 0, 0, 0]
+
+    def set_batch(self, unit, rec):
+        self.data["batch"][unit] = rec
         return self.save()

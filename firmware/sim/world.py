@@ -140,18 +140,22 @@ class World:
         )
         if "orp" in unit:
             orp = unit["orp"]
+            params = dict(self._params("sensors", orp))  # the board file's reference, unless
+            params.setdefault("reference", unit.get("orp_ref", "agcl_sat"))  # the scenario's
             self._analog(
                 orp,
                 OrpElectrode(
                     self,
                     self._seed_for(orp),
-                    self._params("sensors", orp),
+                    params,
                     plant,
                     self.bias,
                     self.supply.mv,
                 ),
             )
         self._thermometer(unit["temp"], plant, "well_c")  # the vessel's sensor sits in a well
+        if "temp2" in unit:  # the independent second thermometer, in a well of its own
+            self._thermometer(unit["temp2"], plant, "well_c")
         pump = unit["pump_ml_per_min"]
         actuators = []
         for role, attr, scale in (

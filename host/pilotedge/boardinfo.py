@@ -22,7 +22,7 @@ BOARD_UNIT = "board"  # the name of UNIT_BOARD
 # comments; the firmware's _SENSOR_* constants). A reading whose bit is clear is not a
 # measurement: logged as NULL, shown as "invalid". The spec has no bits enum for sensor_ok.
 SENSOR_BITS = {
-    "VESSEL": {"ph": 0, "temp": 1, "orp": 2},
+    "VESSEL": {"ph": 0, "temp": 1, "orp": 2, "fe_ratio": 2},
     "CANISTER": {"pressure": 0, "shell_temp": 1, "ambient_temp": 2},
 }
 # Readings that another field of the frame declares invalid: field -> (flag field, value
@@ -41,6 +41,7 @@ EVENT_UNITS = {
     "TEMP_LOW": "degC", "TEMP_HIGH": "degC",
     "ORP_LOW": "mV", "ORP_HIGH": "mV",
     "DOSE_LIMIT": "mL",
+    "ACID_LOW": "mL", "BASE_LOW": "mL", "TEMP_TRIP": "degC",
     "PRESSURE_HIGH": "bar", "SHELL_TEMP_HIGH": "degC",
 }
 

@@ -42,6 +42,7 @@ _PROGRESS_TIMEOUT_S = s.PROGRESS_TIMEOUT_MS / 1000
 OPEN, UP, LOST, REFUSED, CLOSED = "open", "up", "lost", "refused", "closed"
 # Board messages that answer a request (see _answer_key).
 _ANSWERS = frozenset((m.MSG_ACK, m.MSG_PARAM_VALUE, m.MSG_HELLO))
+TIME_EVERY = 600  # board heartbeats between TIME messages: 10 minutes of the board's time
 
 
 class ParamValue(NamedTuple):
@@ -153,6 +154,7 @@ class Link:
         self._batch_subscribers = ()
         self._state = OPEN
         self._echoes = False
+        self._beats = 0  # board heartbeats since the last TIME
         self._last_heartbeat = None
         self._rx_seq = None
         self._tx_seq = 0
@@ -202,7 +204,14 @@ class Link:
                             % (self.url, exc, self._port.baudrate)) from None
         self._require_talking()
         self._send_heartbeat()  # the board's link is up now, not at its next heartbeat
+        self.send_time()
         return self.board
+
+    def send_time(self, unix_s=None):
+        """Tell the board the host's wall time (it has no clock of its own): at the
+        handshake and every TIME_EVERY board heartbeats; its calibration records carry it."""
+        self._beats = 0
+        self._send("TIME", {"unix": int(time.time() if unix_s is None else unix_s)})
 
     def command(
         self,
@@ -551,6 +560,9 @@ class Link:
             if self._state == LOST:
                 self._set_state(UP)
         self._send_heartbeat()
+        self._beats += 1
+        if self._beats >= TIME_EVERY:
+            self.send_time()
 
     def _send_heartbeat(self):
         rx_errors = sum(self._decoder.errors.values()) + self.rx_lost

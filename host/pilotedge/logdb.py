@@ -124,6 +124,8 @@ _COMMON = (("id", "INTEGER PRIMARY KEY"), ("boot", "INTEGER NOT NULL REFERENCES 
            ("host_time", "REAL NOT NULL"), ("board_time", "REAL"), ("seq", "INTEGER"))
 # Messages whose value has a unit that depends on another field: an extra column holds it.
 _VALUE_UNIT = ("EVENT", "PARAM_VALUE")
+# Messages that also fill a table of their own (alarms, parameters, calibrations).
+_RECORDED = _VALUE_UNIT + ("CAL",)
 
 
 def _frame_columns(msg_id):
@@ -146,10 +148,10 @@ def _frame_columns(msg_id):
 def _sql_converts(msg_id):
     """True for a message of numbers alone (telemetry, heartbeat, ack), whose rows SQLite
     makes from the raw wire values as it inserts them (_value_sql); False for a message
-    with text or a value whose unit depends on another field, whose rows are made in Python
-    (codec.engineering)."""
+    with text, a value whose unit depends on another field or a record of its own, whose rows
+    are made in Python (codec.engineering)."""
     name = m.MESSAGES[msg_id][0]
-    return name not in _VALUE_UNIT and not any(c == "text" or c.endswith("s")
+    return name not in _RECORDED and not any(c == "text" or c.endswith("s")
                                                for _f, c, *_ in s.FIELDS[msg_id])
 
 
@@ -514,8 +516,8 @@ class LogDB:
         self.frames += len(frames) - skipped
 
     def _fields(self, src, frame, host_time, board_time):
-        """The column values of a frame SQLite does not convert; an event or a parameter
-        value is also an alarm or a parameter change."""
+        """The column values of a frame SQLite does not convert; an event, a parameter
+        value or a calibration record is also an alarm, a parameter change or a calibration."""
         name = frame.name
         fields = boardinfo.valid_readings(name, codec.engineering(frame))
         if name == "EVENT":
@@ -525,6 +527,8 @@ class LogDB:
             param = codec.PARAMS.get(fields["name"])
             fields["value_unit"] = param[2] if param else None
             self._param(src, fields, host_time)
+        elif name == "CAL":
+            self._calibration(src, fields, host_time)
         return fields.values()
 
     def _event(self, src, f, host_time, board_time):
@@ -572,6 +576,31 @@ class LogDB:
         for key in [k for k in self._alarms if k[0] == board]:
             self._update("alarms", self._alarms.pop(key), cleared=host_time,
                          end_reason="reboot")
+
+    def _calibration(self, src, f, host_time):
+        """A board's calibration record (a CAL message) in `calibrations`, once: the same
+        record told again (CAL_READ) adds nothing."""
+        if not f["points"]:
+            return
+        kind = f["kind"]
+        points = [[f["ref%d" % i], f["read%d" % i], f["temp%d" % i]]
+                  for i in range(1, f["points"] + 1)]
+        names = {"PH": ("slope", "offset", "alk_slope", "alk_offset", "break_ph"),
+                 "ORP": ("offset",)}.get(kind, ("rate",))
+        fit = json.dumps({n: f[n] for n in names})
+        method = ("timed run" if kind in ("ACID", "BASE")
+                  else "%d-point" % f["points"])
+        stored = f["wall_time"] or None
+        expires = stored + f["life"] * 3600 if stored and f["life"] else None
+        row = self._db.execute(
+            "SELECT id FROM calibrations WHERE board = ? AND unit = ? AND sensor = ? AND "
+            "fit = ? AND points = ?", (src.board, f["unit"], kind.lower(), fit,
+                                       json.dumps(points))).fetchone()
+        if row is None:
+            self._insert("calibrations", board=src.board, boot=src.boot, unit=f["unit"],
+                         sensor=kind.lower(), method=method, host_time=stored or host_time,
+                         points=json.dumps(points), fit=fit, health=f["health"],
+                         expires=expires, stored_on_board=1)
 
     def _param(self, src, f, host_time):
         if f["result"] == "UNKNOWN":

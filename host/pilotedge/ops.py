@@ -27,7 +27,7 @@ REASONS = {
     "UNKNOWN_VERB": "the unit does not take this command",
     "BAD_UNIT": "the board has no such unit",
     "OUT_OF_RANGE": "a value is outside what the board accepts",
-    "LIMIT": "over its dose budget (acid_ml_hour, acid_ml_day, base_ml_hour, base_ml_day)",
+    "LIMIT": "a dose limit",
     "BUSY": "busy: a dose is running, or more than 64 commands in 64 s",
     "NOT_READY": "not ready: its sensors are not valid, or it has no host link",
     "SAFE_STATE": "the unit is held safe by a fault or a trip",
@@ -37,6 +37,15 @@ REASONS = {
     "UNKNOWN": "the board has no such parameter",
     "READ_ONLY": "the parameter is read-only",
     "STORE_FAILED": "the board could not store it in flash",
+}
+# Which dose limit refused a dose (LIMIT members, the ACK value of a LIMIT refusal).
+LIMITS = {
+    "CAP": "above the per-dose cap (dose_max)",
+    "EMPTY": "its reservoir holds less than that",
+    "INTERVAL": "too soon after the pump's last dose (dose_interval)",
+    "LOCKOUT": "too soon after the other reagent's pump ran (ph_lockout)",
+    "HOUR": "over the rolling hour budget (acid_ml_hour, base_ml_hour)",
+    "DAY": "over the rolling day budget (acid_ml_day, base_ml_day)",
 }
 _WORDS = {"ACCEPTED": "done", "DONE": "done", "IN_PROGRESS": "in progress",
           "REJECTED": "rejected", "FAILED": "failed"}
@@ -103,7 +112,11 @@ def _command(link, unit, verb, arg0=0, arg1=0, on_progress=None):
 def _ack_outcome(ack, done_text, **more):
     result = _WORDS.get(ack["result"], ack["result"])
     if result in ("rejected", "failed"):
-        return _outcome(result, "%s: %s" % (done_text, _refusal(ack["reason"])), ack["reason"],
+        why = _refusal(ack["reason"])
+        limit = s.ENUMS["LIMIT"].get(ack["value"]) if ack["reason"] == "LIMIT" else None
+        if limit in LIMITS:
+            why = "%s: %s" % (why, LIMITS[limit])
+        return _outcome(result, "%s: %s" % (done_text, why), ack["reason"],
                         cmd_id=ack["cmd_id"], answer=ack, **more)
     return _outcome(result, done_text, cmd_id=ack["cmd_id"], answer=ack, **more)
 
@@ -182,9 +195,10 @@ def _ack(logger, port, link, unit, args, display, progress, operator):
 
 
 def _batch(logger, port, link, unit, args, display, progress, operator):
-    """A batch: every control loop of a vessel to AUTO (as a scenario's operator does), and a
-    batch row in the log; stopping it stops the unit's outputs and doses and turns the loops
-    OFF."""
+    """A batch: the board's batch accounting started (its reagent and heater energy in
+    telemetry), every control loop of a vessel to AUTO (as a scenario's operator does), and a
+    batch row in the log; stopping it stops the unit's outputs and doses, ends the board's
+    batch and turns the loops OFF."""
     action = args.get("action")
     if action not in ("start", "stop"):
         raise UsageError("batch takes start or stop, not %r" % action)
@@ -192,7 +206,10 @@ def _batch(logger, port, link, unit, args, display, progress, operator):
         raise UsageError("%s is a %s: batches run on %s" % (unit.name, unit.kind, " and ".join(
             s.VERBS["SET_MODE"][0])))
     mode = "AUTO" if action == "start" else "OFF"
-    acks = [] if action == "start" else [_command(link, unit, "STOP")]
+    if action == "start":
+        acks = [_command(link, unit, "BATCH_START")]
+    else:
+        acks = [_command(link, unit, "STOP"), _command(link, unit, "BATCH_STOP")]
     acks += [_command(link, unit, "SET_MODE", loop, mode) for loop in s.ENUMS["LOOP"].values()]
     refused = [a for a in acks if _WORDS.get(a["result"]) != "done"]
     if refused:

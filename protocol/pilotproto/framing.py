@@ -33,7 +33,7 @@ _MAX_PAYLOAD = const(246)
 MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
-    3: ("VESSEL", "<BhhhhhBBBBIIBI", 28, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBhBIII", 68, False),
     4: ("CANISTER", "<BihhHBBBBI", 19, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
@@ -42,6 +42,8 @@ MESSAGES = {
     9: ("PARAM_SET", "<B16si", 21, False),
     10: ("PARAM_VALUE", "<B16siHHB", 26, False),
     11: ("LOG", "<B", 1, True),
+    16: ("CAL", "<BBBBBiiiihiiihiihiihIIH", 67, False),
+    17: ("TIME", "<I", 4, False),
 }
 # END GENERATED
 

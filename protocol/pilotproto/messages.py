@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x0ACF061D)
+SCHEMA_HASH = const(0x1CFC3393)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -106,6 +106,46 @@ REASON_SAFE_STATE = const(7)
 REASON_WRONG_MODE = const(8)
 REASON_INTERNAL = const(9)
 
+# LIMIT
+LIMIT_NONE = const(0)
+LIMIT_CAP = const(1)
+LIMIT_EMPTY = const(2)
+LIMIT_INTERVAL = const(3)
+LIMIT_LOCKOUT = const(4)
+LIMIT_HOUR = const(5)
+LIMIT_DAY = const(6)
+
+# CHECK
+CHECK_OK = const(0)
+CHECK_MISSING = const(1)
+CHECK_STALE = const(2)
+CHECK_RANGE = const(3)
+CHECK_RATE = const(4)
+CHECK_STUCK = const(5)
+CHECK_NO_RESPONSE = const(6)
+CHECK_DISAGREE = const(7)
+
+# CAL_KIND
+CAL_KIND_PH = const(1)
+CAL_KIND_ORP = const(2)
+CAL_KIND_ACID = const(3)
+CAL_KIND_BASE = const(4)
+
+# HEALTH
+HEALTH_GOOD = const(0)
+HEALTH_WARN = const(1)
+HEALTH_REJECT = const(2)
+
+# CAL_FLAG
+CAL_FLAG_PH = const(0)
+CAL_FLAG_PH_EXPIRED = const(1)
+CAL_FLAG_ORP = const(2)
+CAL_FLAG_ORP_EXPIRED = const(3)
+CAL_FLAG_ACID = const(4)
+CAL_FLAG_ACID_EXPIRED = const(5)
+CAL_FLAG_BASE = const(6)
+CAL_FLAG_BASE_EXPIRED = const(7)
+
 # PARAM_RESULT
 PARAM_RESULT_OK = const(0)
 PARAM_RESULT_UNKNOWN = const(1)
@@ -131,6 +171,10 @@ EVENT_TEMP_HIGH = const(23)
 EVENT_ORP_LOW = const(24)
 EVENT_ORP_HIGH = const(25)
 EVENT_DOSE_LIMIT = const(26)
+EVENT_ACID_LOW = const(27)
+EVENT_BASE_LOW = const(28)
+EVENT_TEMP_TRIP = const(29)
+EVENT_CAL_EXPIRED = const(30)
 EVENT_PRESSURE_HIGH = const(40)
 EVENT_SHELL_TEMP_HIGH = const(41)
 EVENT_LEAK = const(42)
@@ -149,6 +193,16 @@ VERB_VALVE = const(7)
 VERB_SAVE_CONFIG = const(8)
 VERB_REBOOT = const(9)
 VERB_TO_REPL = const(10)
+VERB_RESERVOIR = const(16)
+VERB_PRIME = const(17)
+VERB_CAL_START = const(19)
+VERB_CAL_POINT = const(20)
+VERB_CAL_FINISH = const(21)
+VERB_CAL_CANCEL = const(22)
+VERB_CAL_READ = const(23)
+VERB_CAL_CLEAR = const(24)
+VERB_BATCH_START = const(25)
+VERB_BATCH_STOP = const(26)
 
 # Message ids
 MSG_HELLO = const(1)
@@ -162,13 +216,15 @@ MSG_PARAM_GET = const(8)
 MSG_PARAM_SET = const(9)
 MSG_PARAM_VALUE = const(10)
 MSG_LOG = const(11)
+MSG_CAL = const(16)
+MSG_TIME = const(17)
 
 # id -> (name, fixed struct format, fixed size, has text tail). A field's raw range
 # follows from its struct code (framing.RANGES); an Ns string is checked by length.
 MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
-    3: ("VESSEL", "<BhhhhhBBBBIIBI", 28, False),
+    3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBhBIII", 68, False),
     4: ("CANISTER", "<BihhHBBBBI", 19, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
@@ -177,6 +233,8 @@ MESSAGES = {
     9: ("PARAM_SET", "<B16si", 21, False),
     10: ("PARAM_VALUE", "<B16siHHB", 26, False),
     11: ("LOG", "<B", 1, True),
+    16: ("CAL", "<BBBBBiiiihiiihiihiihIIH", 67, False),
+    17: ("TIME", "<I", 4, False),
 }
 
 # COMMAND checks (spec: verbs), 5 ints for VERB value v from VERB_CHECKS[5 * v]: the
@@ -189,18 +247,35 @@ VERB_CHECKS = (
     2, 0, 1, 1, 2000000,  # DOSE
     7, 0, 0, 0, 0,  # STOP
     6, 1, 60, 0, 0,  # ACK_ALARM
-    4, 0, 0, 0, 0,  # RESET_TRIP
+    6, 0, 0, 0, 0,  # RESET_TRIP
     4, 0, 1, 0, 0,  # VALVE
     1, 0, 0, 0, 0,  # SAVE_CONFIG
     1, 0, 0, 0, 0,  # REBOOT
     1, 0, 0, 0, 0,  # TO_REPL
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    0, 0, 0, 0, 0,  # (no verb)
+    2, 0, 1, 0, 1000000000,  # RESERVOIR
+    2, 0, 1, 1, 20000,  # PRIME
+    0, 0, 0, 0, 0,  # (no verb)
+    2, 1, 4, 0, 100000,  # CAL_START
+    2, 1, 100000, 0, 6000,  # CAL_POINT
+    2, 0, 0, 0, 0,  # CAL_FINISH
+    2, 0, 0, 0, 0,  # CAL_CANCEL
+    2, 1, 4, 0, 0,  # CAL_READ
+    2, 1, 4, 0, 0,  # CAL_CLEAR
+    2, 0, 0, 0, 0,  # BATCH_START
+    2, 0, 0, 0, 0,  # BATCH_STOP
 )
 
 # VERB_VALUES[2 * v + argument number]: the values allowed, for a COMMAND argument whose
 # range has gaps.
 VERB_VALUES = {
     # ACK_ALARM arg0
-    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 40, 41, 42, 43, 60),
+    10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 40, 41, 42,
+        43, 60),
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)
@@ -223,6 +298,12 @@ PARAMS = (
     ("vessel", "acid_ml_day", "mL", 0.001, 0, 20000000, 500000, None),
     ("vessel", "base_ml_hour", "mL", 0.001, 0, 2000000, 100000, None),
     ("vessel", "base_ml_day", "mL", 0.001, 0, 20000000, 500000, None),
+    ("vessel", "temp_cutoff", "degC", 0.01, 2000, 9500, 5000, None),
+    ("vessel", "dose_max", "mL", 0.001, 1, 2000000, 20000, None),
+    ("vessel", "dose_interval", "s", 1, 0, 3600, 30, None),
+    ("vessel", "ph_lockout", "s", 1, 0, 3600, 120, None),
+    ("vessel", "res_low", "mL", 0.001, 0, 100000000, 200000, None),
+    ("vessel", "fe_e0", "mV", 1, 500, 900, 680, None),
     ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
     ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
     ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
@@ -235,7 +316,7 @@ PARAMS = (
 # (kind, params whose values must increase strictly)
 PARAM_ORDER = (
     ("vessel", ('ph_low', 'ph_sp', 'ph_high')),
-    ("vessel", ('temp_sp', 'temp_high')),
+    ("vessel", ('temp_sp', 'temp_high', 'temp_cutoff')),
     ("canister", ('p_mol', 'p_rsl', 'p_msl')),
     ("canister", ('t_mol', 't_rsl', 't_msl')),
 )
@@ -260,7 +341,13 @@ KIND_PARAMS = (
         ("acid_ml_day", 0, 20000000, 500000, None),
         ("base_ml_hour", 0, 2000000, 100000, None),
         ("base_ml_day", 0, 20000000, 500000, None),
-    ), ((2, 0, 3), (1, 4))),
+        ("temp_cutoff", 2000, 9500, 5000, None),
+        ("dose_max", 1, 2000000, 20000, None),
+        ("dose_interval", 0, 3600, 30, None),
+        ("ph_lockout", 0, 3600, 120, None),
+        ("res_low", 0, 100000000, 200000, None),
+        ("fe_e0", 500, 900, 680, None),
+    ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
         ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),

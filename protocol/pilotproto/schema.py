@@ -46,9 +46,21 @@ VESSEL_OUTPUTS = 8
 VESSEL_HEATER = 9
 VESSEL_ACID_TOTAL = 10
 VESSEL_BASE_TOTAL = 11
-VESSEL_SENSOR_OK = 12
-VESSEL_ALARMS = 13
-VESSEL_NFIELDS = 14
+VESSEL_ACID_HOUR = 12
+VESSEL_ACID_DAY = 13
+VESSEL_BASE_HOUR = 14
+VESSEL_BASE_DAY = 15
+VESSEL_ACID_RES = 16
+VESSEL_BASE_RES = 17
+VESSEL_SENSOR_OK = 18
+VESSEL_ALARMS = 19
+VESSEL_CAL = 20
+VESSEL_FE_RATIO = 21
+VESSEL_BATCH = 22
+VESSEL_BATCH_ACID = 23
+VESSEL_BATCH_BASE = 24
+VESSEL_BATCH_HEAT = 25
+VESSEL_NFIELDS = 26
 
 # CANISTER: positions in its value list, and the count
 CANISTER_UNIT = 0
@@ -116,6 +128,36 @@ LOG_LEVEL = 0
 LOG_TEXT = 1
 LOG_NFIELDS = 2
 
+# CAL: positions in its value list, and the count
+CAL_UNIT = 0
+CAL_KIND = 1
+CAL_POINTS = 2
+CAL_HEALTH = 3
+CAL_EXPIRED = 4
+CAL_SLOPE = 5
+CAL_OFFSET = 6
+CAL_ALK_SLOPE = 7
+CAL_ALK_OFFSET = 8
+CAL_BREAK_PH = 9
+CAL_RATE = 10
+CAL_REF1 = 11
+CAL_READ1 = 12
+CAL_TEMP1 = 13
+CAL_REF2 = 14
+CAL_READ2 = 15
+CAL_TEMP2 = 16
+CAL_REF3 = 17
+CAL_READ3 = 18
+CAL_TEMP3 = 19
+CAL_WALL_TIME = 20
+CAL_AGE = 21
+CAL_LIFE = 22
+CAL_NFIELDS = 23
+
+# TIME: positions in its value list, and the count
+TIME_UNIX = 0
+TIME_NFIELDS = 1
+
 # id -> tuple of (field name, struct code or 'text', scale, unit, enum, bit names)
 FIELDS = {
     1: (
@@ -153,8 +195,20 @@ FIELDS = {
         ("heater", "B", 1, 'percent', None, None),
         ("acid_total", "I", 0.001, 'mL', None, None),
         ("base_total", "I", 0.001, 'mL', None, None),
+        ("acid_hour", "I", 0.001, 'mL', None, None),
+        ("acid_day", "I", 0.001, 'mL', None, None),
+        ("base_hour", "I", 0.001, 'mL', None, None),
+        ("base_day", "I", 0.001, 'mL', None, None),
+        ("acid_res", "i", 0.001, 'mL', None, None),
+        ("base_res", "i", 0.001, 'mL', None, None),
         ("sensor_ok", "B", 1, None, None, None),
         ("alarms", "I", 1, None, None, None),
+        ("cal", "B", 1, None, None, 'CAL_FLAG'),
+        ("fe_ratio", "h", 0.001, None, None, None),
+        ("batch", "B", 1, None, None, None),
+        ("batch_acid", "I", 0.001, 'mL', None, None),
+        ("batch_base", "I", 0.001, 'mL', None, None),
+        ("batch_heat", "I", 0.01, 'Wh', None, None),
     ),
     4: (
         ("unit", "B", 1, None, None, None),
@@ -214,6 +268,34 @@ FIELDS = {
         ("level", "B", 1, None, 'SEVERITY', None),
         ("text", "text", 1, None, None, None),
     ),
+    16: (
+        ("unit", "B", 1, None, None, None),
+        ("kind", "B", 1, None, 'CAL_KIND', None),
+        ("points", "B", 1, None, None, None),
+        ("health", "B", 1, None, 'HEALTH', None),
+        ("expired", "B", 1, None, None, None),
+        ("slope", "i", 0.001, 'percent', None, None),
+        ("offset", "i", 0.001, 'mV', None, None),
+        ("alk_slope", "i", 0.001, 'percent', None, None),
+        ("alk_offset", "i", 0.001, 'mV', None, None),
+        ("break_ph", "h", 0.001, 'pH', None, None),
+        ("rate", "i", 0.001, 'mL/min', None, None),
+        ("ref1", "i", 0.001, None, None, None),
+        ("read1", "i", 0.001, None, None, None),
+        ("temp1", "h", 0.01, 'degC', None, None),
+        ("ref2", "i", 0.001, None, None, None),
+        ("read2", "i", 0.001, None, None, None),
+        ("temp2", "h", 0.01, 'degC', None, None),
+        ("ref3", "i", 0.001, None, None, None),
+        ("read3", "i", 0.001, None, None, None),
+        ("temp3", "h", 0.01, 'degC', None, None),
+        ("wall_time", "I", 1, 's', None, None),
+        ("age", "I", 0.01, 'h', None, None),
+        ("life", "H", 1, 'h', None, None),
+    ),
+    17: (
+        ("unix", "I", 1, 's', None, None),
+    ),
 }
 
 DIRECTION = {
@@ -228,6 +310,8 @@ DIRECTION = {
     9: "host",
     10: "board",
     11: "board",
+    16: "board",
+    17: "host",
 }
 
 # enum name -> {value: member name}
@@ -243,9 +327,14 @@ ENUMS = {
     "OUT": {0: "ACID", 1: "BASE", 2: "HEATER", 3: "AERATION", 4: "INLET"},
     "RESULT": {0: "ACCEPTED", 1: "IN_PROGRESS", 2: "DONE", 3: "REJECTED", 4: "FAILED"},
     "REASON": {0: "NONE", 1: "UNKNOWN_VERB", 2: "BAD_UNIT", 3: "OUT_OF_RANGE", 4: "LIMIT", 5: "BUSY", 6: "NOT_READY", 7: "SAFE_STATE", 8: "WRONG_MODE", 9: "INTERNAL"},
+    "LIMIT": {0: "NONE", 1: "CAP", 2: "EMPTY", 3: "INTERVAL", 4: "LOCKOUT", 5: "HOUR", 6: "DAY"},
+    "CHECK": {0: "OK", 1: "MISSING", 2: "STALE", 3: "RANGE", 4: "RATE", 5: "STUCK", 6: "NO_RESPONSE", 7: "DISAGREE"},
+    "CAL_KIND": {1: "PH", 2: "ORP", 3: "ACID", 4: "BASE"},
+    "HEALTH": {0: "GOOD", 1: "WARN", 2: "REJECT"},
+    "CAL_FLAG": {0: "PH", 1: "PH_EXPIRED", 2: "ORP", 3: "ORP_EXPIRED", 4: "ACID", 5: "ACID_EXPIRED", 6: "BASE", 7: "BASE_EXPIRED"},
     "PARAM_RESULT": {0: "OK", 1: "UNKNOWN", 2: "OUT_OF_RANGE", 3: "READ_ONLY", 4: "STORE_FAILED"},
-    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
-    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL"},
+    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 27: "ACID_LOW", 28: "BASE_LOW", 29: "TEMP_TRIP", 30: "CAL_EXPIRED", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
+    "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL", 16: "RESERVOIR", 17: "PRIME", 19: "CAL_START", 20: "CAL_POINT", 21: "CAL_FINISH", 22: "CAL_CANCEL", 23: "CAL_READ", 24: "CAL_CLEAR", 25: "BATCH_START", 26: "BATCH_STOP"},
 }
 
 # VERB name -> (units that take it, arg0, arg1); an argument is None (it must be 0)
@@ -257,9 +346,19 @@ VERBS = {
     "DOSE": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 1, 2000000, 'uL')),
     "STOP": (('board', 'vessel', 'canister'), None, None),
     "ACK_ALARM": (('vessel', 'canister'), ('code', 'EVENT', None, 1, 60, None), None),
-    "RESET_TRIP": (('canister',), None, None),
+    "RESET_TRIP": (('vessel', 'canister'), None, None),
     "VALVE": (('canister',), ('open', None, None, 0, 1, None), None),
     "SAVE_CONFIG": (('board',), None, None),
     "REBOOT": (('board',), None, None),
     "TO_REPL": (('board',), None, None),
+    "RESERVOIR": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 0, 1000000000, 'uL')),
+    "PRIME": (('vessel',), ('pump', 'OUT', ('ACID', 'BASE'), 0, 1, None), ('volume', None, None, 1, 20000, 'uL')),
+    "CAL_START": (('vessel',), ('kind', 'CAL_KIND', None, 1, 4, None), ('volume', None, None, 0, 100000, 'uL')),
+    "CAL_POINT": (('vessel',), ('standard', None, None, 1, 100000, None), ('temperature', None, None, 0, 6000, 'cdegC')),
+    "CAL_FINISH": (('vessel',), None, None),
+    "CAL_CANCEL": (('vessel',), None, None),
+    "CAL_READ": (('vessel',), ('kind', 'CAL_KIND', None, 1, 4, None), None),
+    "CAL_CLEAR": (('vessel',), ('kind', 'CAL_KIND', None, 1, 4, None), None),
+    "BATCH_START": (('vessel',), None, None),
+    "BATCH_STOP": (('vessel',), None, None),
 }

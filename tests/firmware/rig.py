@@ -21,10 +21,11 @@ _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 SIM_BOARD = _HERE + "/../../boards/sim/board.json"
 KEEP_FRAMES = 300  # the host keeps the newest frames only
 # The bench scenario the rig's world is built from: a room held at 22 degC, the unit kinds
-# of the spec.
+# of the spec, electrodes with a little noise (a reading that never changes is stuck).
 _SCENARIO = {
     "ambient": {"mean_c": 22.0, "swing_k": 0.0},
     "unit_kinds": [[kind, section] for kind, section, _hello in m.UNIT_KINDS],
+    "sensors": {"v0_ph": {"noise": 0.1}, "v0_orp": {"noise": 0.1}},
 }
 
 

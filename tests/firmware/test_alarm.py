@@ -7,7 +7,7 @@ S = 1000
 
 
 def run(alarm, values, dt_ms=S):
-    return [alarm.update(v, dt_ms) for v in values]
+    return [alarm.feed(v, dt_ms) for v in values]
 
 
 def test_on_delay_needs_the_condition_to_persist():
@@ -65,9 +65,9 @@ def test_limiter_allows_ten_raises_in_any_ten_minutes():
         lim.advance(S)
         for k, alarm in enumerate(a):
             # Every alarm toggles on and off with its own period: a flood.
-            if alarm.update((t // (k + 2)) % 2, S) == RAISED:
+            if alarm.feed((t // (k + 2)) % 2, S) == RAISED:
                 raises.append(t)
-        if t == 500 and trip.update(1, S) == RAISED:
+        if t == 500 and trip.feed(1, S) == RAISED:
             raises.append(t)
     assert len(raises) > 20
     for i in range(len(raises) - 10):
@@ -78,15 +78,15 @@ def test_limiter_allows_ten_raises_in_any_ten_minutes():
 def test_limiter_holds_an_alarm_back_and_announces_it_later():
     lim = Limiter(max_raises=2, window_ms=60 * S, reserve=0)
     a, b, c = (Alarm(0, 0, limiter=lim) for _ in range(3))
-    assert a.update(1, S) == RAISED and b.update(1, S) == RAISED
-    assert c.update(1, S) == NONE and c.active and not c.shown  # held back, but active
+    assert a.feed(1, S) == RAISED and b.feed(1, S) == RAISED
+    assert c.feed(1, S) == NONE and c.active and not c.shown  # held back, but active
     for _ in range(59):
         lim.advance(S)
-        assert c.update(1, S) == NONE
+        assert c.feed(1, S) == NONE
     lim.advance(2 * S)
-    assert c.update(1, S) == RAISED  # room again 60 s after the first raises
+    assert c.feed(1, S) == RAISED  # room again 60 s after the first raises
     d = Alarm(0, 0, limiter=lim)
-    assert d.update(1, S) == RAISED
+    assert d.feed(1, S) == RAISED
     e = Alarm(0, 0, limiter=lim)
-    assert e.update(1, S) == NONE and e.update(0, S) == NONE  # cleared before announced
+    assert e.feed(1, S) == NONE and e.feed(0, S) == NONE  # cleared before announced
     assert lim.count() == 2

@@ -28,13 +28,6 @@ BOARDS = REPO / "boards"
 # tables (a board module has the spec values it uses in a generated block of its own).
 NOT_ON_A_BOARD = {"hal/fake.py", "hal/fakebus.py", "hal/sim.py", "hal/clock.py"}
 NOT_ON_A_BOARD |= {"pilotproto/convert.py", "pilotproto/schema.py", "pilotproto/messages.py"}
-# Pure vessel modules (issue 13) that no unit imports yet: each leaves this set when a unit
-# does (then it is frozen, and the manifest test below fails until it is removed here).
-NOT_YET_WIRED = {
-    "control/%s.py" % name
-    for name in ("alarm", "calrecord", "doseguard", "health", "orp", "phcal", "plausible",
-                 "pumpcal", "standards", "steady")
-}
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +129,7 @@ def test_the_manifest_freezes_the_firmware_a_board_imports(board):
     frozen = {rel.as_posix() for _, rel in modules}
     assert len(frozen) == len(modules)
     assert {"main.py", "app.py", "hal/mcu.py", "boardcheck.py", "pilotproto/framing.py"} <= frozen
-    assert frozen == firmware_modules() - NOT_ON_A_BOARD - NOT_YET_WIRED
+    assert frozen == firmware_modules() - NOT_ON_A_BOARD
     text = build_micropython.manifest(modules)
     assert text.count("\n") == len(modules) and "module('hal/mcu.py', base_path=" in text
 
@@ -173,8 +166,8 @@ print(" ".join(sorted(seen)))
 def test_the_board_imports_nothing_that_is_not_frozen(tmp_path):
     # The ESP32 board booted and run (the benchmark's harness, its machine stand-ins) on the
     # .venv's interpreter: every firmware module it imports is in the manifest, and the
-    # manifest adds only main.py (the harness boots like it) and the driver of a sensor
-    # this board lacks.
+    # manifest adds only main.py (the harness boots like it), the driver of a sensor this
+    # board lacks and the calibration code, which a board imports only while it calibrates.
     bench = REPO / "tools" / "bench"
     spec = importlib.util.spec_from_file_location("bench_firmware", bench / "firmware.py")
     firmware = importlib.util.module_from_spec(spec)
@@ -196,4 +189,6 @@ def test_the_board_imports_nothing_that_is_not_frozen(tmp_path):
     loaded = {names[n] for n in imported if n in names}
     unknown = {n for n in imported if n not in names}
     assert unknown == {"fw_runtime", "machine", "onewire", "hal.clock"}  # the harness's
-    assert set(names.values()) - loaded == {"main.py", "drivers/max31865.py"}
+    calibration = {"units/calibrate.py", "control/calrecord.py", "control/phcal.py",
+                   "control/pumpcal.py", "control/steady.py"}
+    assert set(names.values()) - loaded == {"main.py", "drivers/max31865.py"} | calibration

@@ -2,7 +2,7 @@
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
 from fwcheck import near
 
-from control import calrecord, orp, phcal, pumpcal
+from control import calrecord, health, orp, phcal, pumpcal
 from control.health import GOOD, REJECT, WARN
 from control.ph import slope_mv
 from control.standards import REF_AGCL_3M, REF_AGCL_SAT, buffer_ph, reference_mv
@@ -217,11 +217,11 @@ def test_record_validates_and_rechecks_its_fit():
 
 def test_record_expiry_by_operating_time_or_wall_time():
     rec = _ph_record()  # at 600 operating minutes and wall 1700000000, holds 720 h
-    assert not calrecord.expired(rec, 600 + 720 * 60 - 1, 0)
-    assert calrecord.expired(rec, 600 + 720 * 60, 0)  # no host needed
-    assert calrecord.expired(rec, 700, 1700000000 + 720 * 3600)
-    assert not calrecord.expired(rec, 700, 1700000000 + 720 * 3600 - 1)
+    assert not health.expired(rec, 600 + 720 * 60 - 1, 0)
+    assert health.expired(rec, 600 + 720 * 60, 0)  # no host needed
+    assert health.expired(rec, 700, 1700000000 + 720 * 3600)
+    assert not health.expired(rec, 700, 1700000000 + 720 * 3600 - 1)
     rec["wall_s"] = 0  # calibrated without host time: only operating time counts
-    assert not calrecord.expired(rec, 700, 1800000000)
+    assert not health.expired(rec, 700, 1800000000)
     rec["life_h"] = 0
-    assert not calrecord.expired(rec, 10**8, 1800000000)
+    assert not health.expired(rec, 10**8, 1800000000)

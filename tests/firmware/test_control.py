@@ -79,14 +79,17 @@ def test_rolling_sum_forgets_after_the_window():
     assert r.total == 0
 
 
-def test_dose_budget_hour_and_day():
+def test_dose_budget_hour_and_day_forget_no_earlier_than_their_span():
     b = DoseBudget()
-    assert b.fits(1000, 1000, 5000) and not b.fits(1001, 1000, 5000)
     b.add(1000)
-    assert not b.fits(1, 1000, 5000)
     b.advance(3600000)
-    assert b.fits(1000, 1000, 5000)  # the hour forgot, the day did not
-    assert not b.fits(1000, 1000, 1500)
+    assert b.hour.total == 1000  # 60 to 65 min
+    b.advance(300000)
+    assert b.hour.total == 0 and b.day.total == 1000  # the hour forgot, the day did not
+    b.advance(23 * 3600000)
+    assert b.day.total == 1000  # 24 to 25 h
+    b.advance(3600000)
+    assert b.day.total == 0
 
 
 def test_debounce_counts_both_ways():

@@ -1,20 +1,17 @@
 # Sensor plausibility on synthetic signals: missing, stale, range, rate, stuck, no response,
 # and the two-thermometer over-temperature cutoff.
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
-from control.plausible import (
-    DISAGREE,
-    MISSING,
-    NO_RESPONSE,
-    OK,
-    RANGE,
-    RATE,
-    STALE,
-    STUCK,
-    TRIP,
-    NoResponse,
-    SensorCheck,
-    TwinCheck,
-)
+from control.plausible import TRIP, NoResponse, SensorCheck, TwinCheck
+from pilotproto import messages as m
+
+OK = m.CHECK_OK
+MISSING = m.CHECK_MISSING
+STALE = m.CHECK_STALE
+RANGE = m.CHECK_RANGE
+RATE = m.CHECK_RATE
+STUCK = m.CHECK_STUCK
+NO_RESPONSE = m.CHECK_NO_RESPONSE
+DISAGREE = m.CHECK_DISAGREE
 
 
 def noisy(base, i, amp):
@@ -49,6 +46,18 @@ def test_slow_real_change_is_not_a_rate_fault():
     c = ph_check()
     for i in range(1200):  # 0.06 pH/min, the fastest dosing moves a vessel
         assert c.update(1700 + i, 1000) == OK
+
+
+def test_a_ramp_too_fast_for_the_process_fails_even_below_the_slack_per_sample():
+    # 40 mpH a second stays within the 50 mpH slack sample by sample, but is 2.4 pH/min.
+    c = ph_check()
+    for i in range(60):
+        c.update(noisy(1700, i, 5), 1000)
+    verdicts = [c.update(1700 + 40 * k, 1000) for k in range(1, 61)]
+    assert RATE in verdicts and verdicts.index(RATE) <= 3
+    # Once physics would allow the new value, it is plausible again.
+    held = [c.update(noisy(4100, k, 5), 1000) for k in range(30 * 60)]
+    assert held[0] == RATE and held[-1] == OK
 
 
 def test_missing_stale_and_range():
@@ -100,6 +109,26 @@ def test_acid_that_does_not_move_the_ph():
     assert verdicts[658] == OK and verdicts[659] == NO_RESPONSE and verdicts[699] == NO_RESPONSE
     stuck.reset()
     assert stuck.update(7000, 0, 1000) == OK
+
+
+def test_doses_are_judged_from_before_them_and_against_what_pushed_back():
+    # A dose reported with the pH it already moved is judged from the pH before it.
+    r = NoResponse(2000, 50, -1, 60000)
+    assert r.update(1850, 0, 1000) == OK
+    r.update(1780, 2000, 1000)  # the whole dose, and the pH 70 down with it: answered
+    assert r._start is None
+    # The process pushes the pH up while acid goes in; it must come down from its top.
+    r = NoResponse(2000, 50, -1, 60000)
+    ph = 1700
+    for _ in range(120):  # +2 mpH/s, 100 uL/s
+        ph += 2
+        r.update(ph, 100, 1000)
+    assert r.verdict == NO_RESPONSE  # 240 mpH up against 12 mL: no answer
+    r = NoResponse(2000, 50, -1, 60000)
+    for k in range(120):  # the same, but every minute the doses pull it 100 mpH back down
+        ph += 2 if k % 60 < 50 else -10
+        r.update(ph, 100, 1000)
+    assert r.verdict == OK
 
 
 def test_heater_that_does_not_move_the_temperature():

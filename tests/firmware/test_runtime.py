@@ -11,6 +11,7 @@ from rig import Rig
 from compat import threshold
 from drivers import ads1115
 from pilotproto import messages as m
+from pilotproto import schema as s
 from runtime.safety import FAULT_TASK
 
 V0 = 0  # wire unit numbers on the sim board
@@ -104,7 +105,7 @@ def test_task_exception_faults_the_board_and_stops_the_watchdog():
     def broken(now_ms):
         raise RuntimeError("sensor bug")
 
-    vessel._temp_in.read = broken
+    vessel.temp.inp.read = broken
     link(2000)
     hb = r.host.take(m.MSG_HEARTBEAT)[-1]
     assert r.rt.safety.state == m.STATE_FAULT and hb[1] == m.STATE_FAULT and hb[2] & FAULT_TASK
@@ -132,7 +133,7 @@ def test_param_get_set_refusal_echo_and_hw_limit():
     r.run_for(100)
     a, b, c = h.take(m.MSG_PARAM_VALUE)
     assert a[1].rstrip(b"\0") == b"p_msl" and a[2] == 28000 and a[5] == m.PARAM_RESULT_OK
-    assert b[1].rstrip(b"\0") == b"temp_sp" and b[3:5] == [1, 11]
+    assert b[1].rstrip(b"\0") == b"temp_sp" and b[3:5] == [1, len(m.KIND_PARAMS[1][1])]
     assert c[5] == m.PARAM_RESULT_UNKNOWN
     # 35 bar is inside the spec range (40) but above this board's hw limit (30 bar).
     h.send(m.MSG_PARAM_SET, [C0, b"p_msl", 35000])
@@ -173,13 +174,14 @@ def test_dose_runs_exactly_once_under_retransmission():
     assert len(acks) == 3 and all(a[2] == m.RESULT_IN_PROGRESS for a in acks)
     link(30000)  # 12 s of pumping at the 50 % duty limit: 24 s
     done = _ok(r.host.take(m.MSG_ACK), 7, m.RESULT_DONE)
-    assert abs(done[5] - 1000) <= 5 and abs(vessel.acid.total_ul - 1000) <= 5
+    line = vessel.acid.line
+    assert 1000 <= done[5] <= 1005 and line.total_ml * 1000 + line.total_ul == done[5]
     r.host.command(7, V0, m.VERB_DOSE, m.OUT_ACID, 1000)  # retransmitted after the end
     link(20000)
     assert _ok(r.host.take(m.MSG_ACK), 7, m.RESULT_DONE) == done
-    assert abs(vessel.acid.total_ul - 1000) <= 5  # still one dose
+    assert line.total_ml * 1000 + line.total_ul == done[5]  # still one dose
     on = r.hal.pin("acid_pump").history
-    assert on[-1] == 0 and vessel.acid.budget.hour.total == 1000
+    assert on[-1] == 0 and line.budget.hour.total == done[5] and line.pending_ul == 0
 
 
 def test_dose_over_budget_is_rejected_with_limit():
@@ -187,18 +189,27 @@ def test_dose_over_budget_is_rejected_with_limit():
     link = _connected(r)
     r.host.send(m.MSG_PARAM_SET, [V0, b"acid_ml_hour", 1500])  # 1.5 mL per hour
     link(2000)
-    r.host.command(1, V0, m.VERB_DOSE, m.OUT_ACID, 1000)
-    r.host.command(2, V0, m.VERB_DOSE, m.OUT_BASE, 3000)  # base budget is 100 mL/h: fine
-    link(30000)
+    r.host.command(1, V0, m.VERB_DOSE, m.OUT_ACID, 1000)  # 24 s at the 50 % duty
+    link(10000)
+    r.host.command(2, V0, m.VERB_DOSE, m.OUT_ACID, 100)  # while it runs
+    link(50000)
     r.host.command(3, V0, m.VERB_DOSE, m.OUT_ACID, 1000)  # 2 mL in the hour > 1.5
-    link(1000)
+    r.host.command(4, V0, m.VERB_DOSE, m.OUT_BASE, 3000)  # base within ph_lockout of acid
+    link(2000)
     acks = r.host.take(m.MSG_ACK)
     _ok(acks, 1)
-    a = _ok(acks, 3, m.RESULT_REJECTED)
-    assert a[3] == m.REASON_LIMIT
+    verdicts = [_ok(acks, i, m.RESULT_REJECTED) for i in (2, 3, 4)]
+    assert [(a[s.ACK_REASON], a[s.ACK_VALUE]) for a in verdicts] == [
+        (m.REASON_BUSY, 0), (m.REASON_LIMIT, m.LIMIT_HOUR), (m.REASON_LIMIT, m.LIMIT_LOCKOUT)]
     ev = r.host.events(m.EVENT_DOSE_LIMIT)
-    assert ev and ev[0][4] == 1000 and ev[0][5] == 1500
-    assert r.host.take(m.MSG_VESSEL)[-1][13] & (1 << (m.EVENT_DOSE_LIMIT - 20))
+    assert len(ev) == 1 and ev[0][4] == 1000 and ev[0][5] == 1500
+    alarms = r.host.take(m.MSG_VESSEL)[-1][s.VESSEL_ALARMS]
+    assert alarms & (1 << (m.EVENT_DOSE_LIMIT - 20))
+    r.host.command(5, V0, m.VERB_DOSE, m.OUT_ACID, 400)  # fits: the level clears
+    link(3000)
+    _ok(r.host.take(m.MSG_ACK), 5, m.RESULT_IN_PROGRESS)
+    (cleared,) = r.host.events(m.EVENT_DOSE_LIMIT)
+    assert cleared[s.EVENT_KIND] == m.EVENT_KIND_CLEARED
 
 
 def test_manual_output_stops_on_link_loss_while_auto_continues():
@@ -350,9 +361,11 @@ def test_vessel_sensor_fault_makes_outputs_safe():
     # Only the thermometer is at fault; the pH is invalid without it (no compensation).
     assert [e[4] for e in r.host.events(m.EVENT_SENSOR_FAULT)] == [1000]
     tlm = r.host.take(m.MSG_VESSEL)[-1]
-    assert tlm[12] == 1 << 2  # ORP only
+    assert tlm[s.VESSEL_SENSOR_OK] == 1 << 2 | 1 << 3  # ORP and the second thermometer
     r.world.apply({"do": "sensor_ok", "target": "v0_temp"})
     link(5000)
+    assert r.rt.safety.state == m.STATE_SAFE  # plausible again, but not for 30 s yet
+    link(30000)
     assert r.rt.safety.state == m.STATE_RUN and v.heater.duty_pct > 0
 
 

@@ -34,6 +34,8 @@ def pytest_configure(config):
         "markers", "needs(*capabilities): run only on a rig that has these capabilities")
     config.addinivalue_line(
         "markers", "preset(**times): start the board with these time presets (time_preset)")
+    config.addinivalue_line(
+        "markers", "long: minutes to hours of board time; the bench runs it at FAST_SPEED")
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +50,10 @@ def rig(request, rig_spec, tmp_path):
     needed = marker.args if marker else ()
     if rig_spec["kind"] == "bench":
         preset = request.node.get_closest_marker("preset")
-        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", **(preset.kwargs if preset else {}))
+        fast = "fast_time" in needed or request.node.get_closest_marker("long")
+        speed = rigs.FAST_SPEED if fast else None
+        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", speed,
+                            **(preset.kwargs if preset else {}))
     else:
         lacking = rigs.Rig(rig_spec).lacks(needed)
         if lacking:

@@ -49,6 +49,16 @@ def next_frame(frames, accept, timeout=WAIT_S):
             return frame
 
 
+def drain(frames):
+    """The frames a Link.listen() queue holds now."""
+    out = []
+    while True:
+        try:
+            out.append(frames.get_nowait())
+        except queue.Empty:
+            return out
+
+
 def board_seconds(link, seconds):
     """Wait until the board's own uptime has advanced by `seconds`; its last HEARTBEAT."""
     beats = link.listen("HEARTBEAT")
@@ -79,3 +89,17 @@ def manual_dosing(link, unit):
     ready(link)
     assert result(link.command(unit, "SET_MODE", m.LOOP_PH, m.MODE_MANUAL)) == "DONE"
     return telemetry(link)["acid_total"]
+
+
+def calibrate_pump(rig, link, unit, output, pump, volume_ul=20000):
+    """A pump calibration as a technician does it: a timed run into a measuring cylinder
+    (rig capability "cylinder"), then the volume it holds. pump: "ACID" or "BASE". Returns
+    (CAL fields, mL in the cylinder)."""
+    rig.pump_to_cylinder(output)
+    run = link.command(unit, "CAL_START", pump, volume_ul).fields()
+    assert run["result"] == "DONE", run
+    ml = rig.pump_to_vessel(output)
+    assert result(link.command(unit, "CAL_POINT", int(round(ml * 1000)))) == "DONE"
+    records = link.listen("CAL")
+    assert result(link.command(unit, "CAL_FINISH")) == "DONE"
+    return next_frame(records, lambda f: f.fields()["kind"] == pump).fields(), ml

@@ -20,6 +20,12 @@ Capabilities:
     flash_cut        cut the power in the middle of a flash write     rig.flash_cut()
     line_noise       corrupt bytes on the board-to-host line          rig.line_noise()
     time_preset      start the board as if it had been up a long time  @pytest.mark.preset
+  vessel measurement and safety (issue 13):
+    power_cut        cut the board's power, press its reset button    rig.power_cut(), reset()
+    fast_time        hours of board time in minutes (the bench at FAST_SPEED)
+    sensor_drift     freeze a sensor's signal or make it drift        rig.sensor_fault(s, kind)
+    buffer_station   put an electrode into a standard and back        rig.to_standard(), ...
+    cylinder         a measuring cylinder under a pump's outlet       rig.pump_to_cylinder(), ...
 """
 
 import tomllib
@@ -35,6 +41,9 @@ from pilotedge.bench import Bench
 RIGS = Path(__file__).resolve().parent / "rigs"
 CAPABILITIES = ("sensor_fault", "pressure_source", "output_readback", "truth", "flash_cut",
                 "line_noise", "time_preset")
+# Vessel measurement and safety (issue 13).
+CAPABILITIES += ("power_cut", "fast_time", "sensor_drift", "buffer_station", "cylinder")
+FAST_SPEED = 600  # simulated seconds per second for a test that needs fast_time
 # The rig controller calls a real rig needs for each capability it claims (None: the bench
 # alone can do it).
 CALLS = {
@@ -45,6 +54,12 @@ CALLS = {
     "flash_cut": None,
     "line_noise": None,
     "time_preset": None,
+    # Vessel measurement and safety (issue 13).
+    "power_cut": ("power_cut", "reset"),
+    "fast_time": None,
+    "sensor_drift": ("sensor_stuck", "sensor_drift", "sensor_ok"),
+    "buffer_station": ("to_standard", "to_vessel"),
+    "cylinder": ("pump_to_cylinder", "cylinder_ml", "pump_to_vessel"),
 }
 
 
@@ -98,16 +113,17 @@ class Rig:
 class BenchRig(Rig):
     """The virtual bench: a fresh simulated board per test, every capability."""
 
-    def __init__(self, spec, workdir, **presets):
-        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) a test asked for.
+    def __init__(self, spec, workdir, speed=None, **presets):
+        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) a test asked for;
+        # speed: the bench's, when a test needs another than the rig file's.
         Rig.__init__(self, spec)
         self.capabilities = set(CAPABILITIES)
         scenario = Path(spec["file"]).parent / spec["scenario"]
         # deploy = "mpremote": each board starts with a bare flash and gets the firmware by
         # `pilotedge deploy` through its REPL, as a board on a rig does before its suite.
         mpremote = spec.get("deploy") == "mpremote"
-        self.bench = Bench(scenario, speed=spec.get("speed", 20), workdir=workdir, fresh=True,
-                           trace=True, deploy=not mpremote, **presets)
+        self.bench = Bench(scenario, speed=speed or spec.get("speed", 20), workdir=workdir,
+                           fresh=True, trace=True, deploy=not mpremote, **presets)
         self.bench.start()
         board = self.bench.boards[0]
         self.protocol_port = board.protocol_port
@@ -118,9 +134,9 @@ class BenchRig(Rig):
     def close(self):
         self.bench.stop()
 
-    def sensor_fault(self, sensor, kind):
-        """kind: "open", "short", "stuck" or "ok"."""
-        self.bench.inject(0, "sensor_" + kind, target=sensor)
+    def sensor_fault(self, sensor, kind, **args):
+        """kind: "open", "short", "stuck", "drift" (per_h) or "ok"."""
+        self.bench.inject(0, "sensor_" + kind, target=sensor, **args)
 
     def overpressure(self, canister):
         """The charging regulator fails high and the inlet valve sticks open: the pressure
@@ -148,6 +164,29 @@ class BenchRig(Rig):
 
     def wait_boots(self, count, timeout=60.0):
         self.bench.boards[0].wait_boots(count, timeout)
+
+    # Vessel measurement and safety (issue 13).
+
+    def power_cut(self, off_s):
+        self.bench.power_cut(0, off_s)
+
+    def reset(self):
+        self.bench.reset(0)
+
+    def to_standard(self, sensor, standard, temp_c):
+        self.bench.to_standard(0, sensor, standard, temp_c)
+
+    def to_vessel(self, sensor):
+        self.bench.to_vessel(0, sensor)
+
+    def pump_to_cylinder(self, output):
+        self.bench.pump_to_cylinder(0, output)
+
+    def cylinder_ml(self, output):
+        return self.bench.cylinder_ml(0, output)
+
+    def pump_to_vessel(self, output):
+        return self.bench.pump_to_vessel(0, output)
 
 
 class BoardRig(Rig):
@@ -190,8 +229,8 @@ class BoardRig(Rig):
             raise RigError("rig %s has no controller call for %s" % (self.name, capability))
         return self._controller.eval(template.format(**names))
 
-    def sensor_fault(self, sensor, kind):
-        self.call("sensor_" + kind, sensor=sensor)
+    def sensor_fault(self, sensor, kind, **args):
+        self.call("sensor_" + kind, sensor=sensor, **args)
 
     def overpressure(self, canister):
         self.call("overpressure", canister=canister)
@@ -201,3 +240,27 @@ class BoardRig(Rig):
 
     def wait_boots(self, count, timeout=60.0):
         pass  # a real board's boots show only in its HELLO, which the tests wait for
+
+    # Vessel measurement and safety (issue 13): a relay on the board's supply and on its EN
+    # line, a DAC in series with a sensor signal, a buffer station, a cylinder on a scale.
+
+    def power_cut(self, off_s):
+        self.call("power_cut", off_s=off_s)
+
+    def reset(self):
+        self.call("reset")
+
+    def to_standard(self, sensor, standard, temp_c):
+        self.call("to_standard", sensor=sensor, standard=standard, temp_c=temp_c)
+
+    def to_vessel(self, sensor):
+        self.call("to_vessel", sensor=sensor)
+
+    def pump_to_cylinder(self, output):
+        self.call("pump_to_cylinder", output=output)
+
+    def cylinder_ml(self, output):
+        return float(self.call("cylinder_ml", output=output))
+
+    def pump_to_vessel(self, output):
+        return float(self.call("pump_to_vessel", output=output))

@@ -25,9 +25,9 @@ def test_parameters_round_trip_and_refusals(rig, board):
     v0, c0 = units["v0"], units["c0"]
     old = board.param_get(v0, "temp_high").value
     try:
-        answer = board.param_set(v0, "temp_high", "50 degC")
-        assert (answer.result, answer.value) == ("OK", 50.0)
-        assert board.param_get(v0, "temp_high").value == 50.0
+        answer = board.param_set(v0, "temp_high", "48 degC")
+        assert (answer.result, answer.value) == ("OK", 48.0)
+        assert board.param_get(v0, "temp_high").value == 48.0
     finally:
         board.param_set(v0, "temp_high", old)
     # Inside the protocol's range but above the board's hardware limit (30 bar): refused, the
@@ -66,6 +66,7 @@ def test_dose_budget_holds_under_a_flood_of_commands(rig, board):
     ready(board)
     old = board.param_get(v0, "acid_ml_hour").value
     board.param_set(v0, "acid_ml_hour", "2 mL")
+    board.param_set(v0, "dose_interval", 0)  # only the budget limits this flood
     try:
         assert result(board.command(v0, "SET_MODE", m.LOOP_PH, m.MODE_MANUAL)) == "DONE"
         events = board.listen("EVENT")
@@ -80,7 +81,8 @@ def test_dose_budget_holds_under_a_flood_of_commands(rig, board):
         board_seconds(board, 15)  # the last accepted dose runs out
         delivered = telemetry(board)["acid_total"] - before
         assert delivered <= 2.0 + 1e-6  # the hour's budget
-        assert answers.get("LIMIT", 0) > 0 and answers.get("NONE", 0) == 4
+        # Three: each dose holds half a second of flow more until it ends (units/pump.py).
+        assert answers.get("LIMIT", 0) > 0 and answers.get("NONE", 0) == 3
         assert next_frame(events, lambda f: f.fields()["code"] == "DOSE_LIMIT")
         if "truth" in rig.capabilities:
             vessel = rig.truth().plant("v0")["acid_added_ml"]
@@ -124,4 +126,4 @@ def test_line_noise_to_the_host_never_yields_a_bogus_frame(rig, board):
         if frame.name == "HEARTBEAT":
             assert f["state"] in ("BOOT", "RUN", "SAFE", "FAULT")
         else:
-            assert f["unit"] in (0, 1) and f["sensor_ok"] < 8
+            assert f["unit"] in (0, 1) and f["sensor_ok"] < 16  # 4 sensor bits at most

@@ -88,7 +88,7 @@ def test_a_power_cut_during_a_config_write_keeps_the_last_good_config(rig, board
     boot = board.hello()["boot_count"]
     rig.flash_cut(after_bytes=16)
     with pytest.raises(LinkError):  # the power dies while the board stores the value
-        board.param_set(v0, "temp_high", 50.0, retries=0)
+        board.param_set(v0, "temp_high", 48.0, retries=0)
     rig.wait_boots(2)
     hello = board.hello()
     assert (hello["boot_count"], hello["reset_cause"]) == (boot + 1, "POWER_ON")

@@ -108,8 +108,20 @@ VESSEL = {
     "heater": 0,
     "acid_total": 0.0,
     "base_total": 0.0,
+    "acid_hour": 0.0,
+    "acid_day": 0.0,
+    "base_hour": 0.0,
+    "base_day": 0.0,
+    "acid_res": -0.001,
+    "base_res": -0.001,
     "sensor_ok": 7,
     "alarms": 0,
+    "cal": 0,
+    "fe_ratio": 0.5,
+    "batch": 1,
+    "batch_acid": 1.5,
+    "batch_base": 0.0,
+    "batch_heat": 12.25,
 }
 
 

@@ -19,7 +19,10 @@ HELLO = {"board_id": "sim", "fw_major": 0, "fw_minor": 1, "fw_patch": 0,
          "reset_cause": "POWER_ON", "vessels": 1, "canisters": 1, "uptime": 0.0}
 VESSEL = {"unit": 0, "ph": 1.712, "temp": 35.02, "orp": 612, "ph_sp": 1.7, "temp_sp": 35.0,
           "ph_mode": "AUTO", "temp_mode": "AUTO", "outputs": 0, "heater": 12,
-          "acid_total": 1.5, "base_total": 0.0, "sensor_ok": 0b111, "alarms": 0}
+          "acid_total": 1.5, "base_total": 0.0, "acid_hour": 1.5, "acid_day": 1.5,
+          "base_hour": 0.0, "base_day": 0.0, "acid_res": -0.001, "base_res": -0.001,
+          "sensor_ok": 0b111, "alarms": 0, "cal": 0, "fe_ratio": 0.5, "batch": 1,
+          "batch_acid": 1.5, "batch_base": 0.0, "batch_heat": 2.5}
 
 
 def frame(msg, seq=0, **fields):

@@ -52,7 +52,7 @@ def test_field_blocks_follow_the_spec_and_a_stale_one_is_noticed(tools):
     spec = gen.load_spec()
     vessel = (gen.FIRMWARE / "units" / "vessel.py").read_text()
     assert gen.render_field_blocks(spec, vessel) == vessel
-    assert "_VESSEL_PH = const(1)\n" in vessel and "_VESSEL_NFIELDS = const(14)\n" in vessel
+    assert "_VESSEL_PH = const(1)\n" in vessel and "_VESSEL_NFIELDS = const(26)\n" in vessel
     fields = next(m for m in spec["message"] if m["name"] == "VESSEL")["fields"]
     fields[1], fields[2] = fields[2], fields[1]  # ph and temp swap places on the wire
     changed = gen.render_field_blocks(spec, vessel)

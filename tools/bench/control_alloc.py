@@ -58,7 +58,7 @@ def per_call(name, call):
     print(name, (b - a) // N)
 
 
-per_call("alarm", lambda i: alarm.update(2250 + (i % 100), 1000))
+per_call("alarm", lambda i: alarm.feed(2250 + (i % 100), 1000))
 per_call("limiter", lambda i: lim.advance(1000))
 per_call("sensor_check", lambda i: check.update(1700 + (i % 7), 1000))
 per_call("no_response", lambda i: resp.update(1700 - (i % 3), 20, 1000))

@@ -76,9 +76,29 @@ BUDGET_ALLOC_PER_PASS = 200
 
 
 def plant_answers():
-    """(ADS answers as "key:hex,...", DS18B20 scratchpad hex) of the bench plant: what the
-    bench's chip emulations (firmware/sim/devices.py, wired by the test rig's world) answer
-    for every input of the board file, read through their registers."""
+    """(ADS answers, DS18B20 scratchpads) of the bench plant in its three states (the
+    harness moves between them a simulated minute at a time: a plant that answers the
+    board's doses, which its no-response checks watch, in the least code): what the bench's
+    chip emulations (firmware/sim/devices.py, wired by the test rig's world) answer for
+    every input of the board file, read through their registers. ADS: "key:hex,..." of the
+    first state, then for each other "/" and the keys whose answer differs from the first;
+    pads: the three scratchpads in hex."""
+    # pH 1.84 > 1.7 + 0.1: the board doses acid; the minute after a dose the pH is 1.75,
+    # then 1.78 (no dose), then 1.84 again. The PI heats around its 35 degC set point, below
+    # the duty the heat check watches.
+    states = [_answers(1.84, 34.9), _answers(1.75, 35.1), _answers(1.78, 35.0)]
+    first = states[0][0]
+    ads = [_pairs(first)]
+    for answers, _pad in states[1:]:
+        ads.append(_pairs({k: v for k, v in answers.items() if first[k] != v}))
+    return "/".join(ads), "".join(pad for _answers_, pad in states)
+
+
+def _pairs(answers):
+    return ",".join("%d:%s" % kv for kv in sorted(answers.items()))
+
+
+def _answers(ph, temp_c):
     for folder in ("firmware", "protocol", "tests/firmware"):
         sys.path.insert(0, str(REPO / folder))
     import rig
@@ -88,8 +108,8 @@ def plant_answers():
 
     board = boardfile.load(str(BOARD))
     plant = rig.Plant()
-    plant.temp_c = 33.0  # below the 35 degC set point: the heater PI works
-    plant.ph = 1.85  # above 1.7 + deadband: acid pulses every mixing dead time
+    plant.temp_c = temp_c
+    plant.ph = ph
     world = rig.make_world(board, plant)
     answers = {}
     reg = bytearray(2)
@@ -115,7 +135,7 @@ def plant_answers():
         world.advance_to(world.now_ms + wait_ms)
     pad = bytearray(9)
     bus.readinto(pad)
-    return ",".join("%d:%s" % kv for kv in sorted(answers.items())), pad.hex()
+    return answers, pad.hex()
 
 
 def compile_firmware(out, mpy_cross=MPY_CROSS):

@@ -14,9 +14,13 @@ The ESP32 DevKitC board file (one vessel, one canister) on the real board HAL
 (firmware/hal/mcu.py), whose machine and onewire modules are the stand-ins in fw_port/.
 Time is a manual clock, the host end a heartbeat every second, all loops in AUTO and the
 inlet open. Kept small on purpose, so that the heap holds only the interpreter, the
-firmware and this replay harness: the plant is constant and firmware.py computes what the
-sensors answer from the bench's chip emulations (ADS: "key:hex,..." with key = addr << 6 |
-MUX << 3 | PGA, PAD: the DS18B20 scratchpad in hex). With "alloc" it also measures the bytes
+firmware and this replay harness: the plant takes three states a simulated minute at a
+time, pH 1.84 where the board doses acid, pH 1.75 the minute after a dose (the doses
+answered, so the board's no-response checks see a plant), then pH 1.78 (no dose), with the
+broth around the PI's set point, and firmware.py computes what the
+sensors answer in each from the bench's chip emulations (ADS: "key:hex,..." with key =
+addr << 6 | MUX << 3 | PGA, then for each other state "/" and the answers that differ from
+the first; PAD: the three DS18B20 scratchpads in hex). With "alloc" it also measures the bytes
 allocated per pass with the collector off, which needs a few KB of free heap that a board
 does not (firmware.py's smallest-heap runs leave it out). Prints key=value figures as it
 gets them (so a MemoryError still shows how far it got); firmware.py reports them. ok=1 at
@@ -98,7 +102,7 @@ def run_for(rt, clock, ms):
 
 def build(answers, pad):
     machine.I2C.answers = answers
-    onewire.OneWire.pad = pad
+    onewire.OneWire.pad = pad[:9]
     board_hal = hal.make(board)
     board_hal.clock = clock = FakeClock()  # simulated time instead of the port's ticks
     machine.UART.script = Host(clock)
@@ -109,10 +113,22 @@ def main(days, ads, pad, alloc):
     global board
     print("imported=%d" % live())
     answers = {}
-    for item in ads.split(","):
+    states = ads.split("/")
+    for item in states[0].split(","):
         key, code = item.split(":")
-        answers[int(key)] = bytes.fromhex(code)
-    board_hal, rt = build(answers, bytes.fromhex(pad))
+        answers[int(key)] = bytearray(bytes.fromhex(code))
+    # {answer: [its code in each state]}: set in place when the state changes.
+    flips = {}
+    for i in (1, 2):
+        for item in states[i].split(",") if states[i] else ():
+            key, code = item.split(":")
+            answer = answers[int(key)]
+            codes = flips.setdefault(id(answer), [answer, bytes(answer)] + [bytes(answer)] * 2)
+            codes[1 + i] = bytes.fromhex(code)
+    flips = list(flips.values())
+    pads = bytes.fromhex(pad)
+    pads = (pads[:9], pads[9:18], pads[18:])
+    board_hal, rt = build(answers, pads[0])
     clock = board_hal.clock
     peak = live()  # the board file is still here: the boot peak
     print("boot=%d" % peak)
@@ -146,8 +162,16 @@ def main(days, ads, pad, alloc):
     p0 = rt.sched.passes
     peak = max(peak, live())
     ok = 1
+    acid = vessel.acid.output._pin  # the stand-in Pin: was_high
+    state = 0
     try:
         while done_ms < end_ms:
+            # The plant answers a minute of doses: 0 (dosed) -> 1 (answered) -> 2 -> 0.
+            state = 1 if acid.was_high else 2 if state == 1 else 0
+            acid.was_high = False
+            for codes in flips:
+                codes[0][:] = codes[1 + state]
+            onewire.OneWire.pad = pads[state]
             step = min(60000, end_ms - done_ms)
             t = time.ticks_us()
             run_for(rt, clock, step)
@@ -165,7 +189,8 @@ def main(days, ads, pad, alloc):
     )
     print(
         "state=%d overruns=%d acid_ul=%d"
-        % (rt.safety.state, rt.sched.overruns, vessel.acid.total_ul)
+        % (rt.safety.state, rt.sched.overruns,
+           vessel.acid.line.total_ml * 1000 + vessel.acid.line.total_ul)
     )
     print("tx=%d feeds=%d ok=%d" % (machine.UART.script.tx_bytes, machine.WDT.feeds, ok))
 

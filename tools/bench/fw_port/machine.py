@@ -3,7 +3,8 @@
 The benchmark runs the real board HAL (firmware/hal/mcu.py) on an ESP32 board file; this
 module plays the chip under it. Pins keep their level, both ADS1115 answer each conversion
 from the table firmware.py computed (I2C.answers, key addr << 6 | MUX << 3 | PGA: the
-config bits 14-9 of the last write), the watchdog counts feeds, and the UART is the host
+config bits 14-9 of the last write) with a few codes of noise (a reading that never moves
+is a stuck sensor to the firmware), the watchdog counts feeds, and the UART is the host
 end that fw_runtime.py scripts (UART.script). Kept to what mcu.py calls, so the heap holds
 little besides the firmware.
 """
@@ -31,11 +32,14 @@ class Pin:
     def __init__(self, gpio, mode=IN, value=None):
         self.gpio = gpio
         self.level = value or 0
+        self.was_high = False  # driven high since the harness last looked
 
     def value(self, v=None):
         if v is None:
             return self.level
         self.level = 1 if v else 0
+        if v:
+            self.was_high = True
         return None
 
 
@@ -44,6 +48,7 @@ class I2C:
 
     def __init__(self, bus_id, scl=None, sda=None, freq=400000):
         self.config = {}  # addr -> the last config register write
+        self._n = 1  # the noise generator (ZX81's LCG: small ints), -2 .. +2 codes
 
     def writeto_mem(self, addr, reg, buf):
         c = self.config.get(addr)
@@ -54,9 +59,15 @@ class I2C:
 
     def readfrom_mem_into(self, addr, reg, buf):
         c = self.config[addr]
-        src = c if reg == 1 else self.answers[addr << 6 | c[0] >> 1 & 0x3F]
-        buf[0] = src[0]
-        buf[1] = src[1]
+        if reg == 1:
+            buf[0] = c[0]
+            buf[1] = c[1]
+            return
+        src = self.answers[addr << 6 | c[0] >> 1 & 0x3F]
+        self._n = (self._n * 75 + 74) % 65537
+        code = (src[0] << 8 | src[1]) + self._n % 5 - 2
+        buf[0] = code >> 8 & 0xFF
+        buf[1] = code & 0xFF
 
 
 SoftI2C = I2C
