@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 from loggerkit import SMOKE, LoggerProcess
 
-from pilotedge import cli
+from pilotedge import cli, control
 from pilotedge.bench import Bench
 from pilotedge.ops_cmd import login
 
@@ -36,18 +36,31 @@ def bench(tmp_path_factory):
         assert not b.boards[0].crash, b.boards[0].crash
 
 
+class Logged:
+    """A running logger of the bench board and its log; stop() commits everything."""
+
+    def __init__(self, port, db):
+        self.db = db
+        self._logger = LoggerProcess(port, "--db", db)
+        self._running = True
+
+    def stop(self):
+        if self._running:
+            self._running = False
+            code, _, err = self._logger.stop(signal.SIGTERM)
+            assert code == 0, err
+
+
 @pytest.fixture
 def logged(bench, tmp_path, monkeypatch):
-    """A running logger of the bench board (its log), in this test's runtime folder."""
+    """A running logger of the bench board, announced in this test's runtime folder."""
     monkeypatch.setenv("PILOTEDGE_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.chdir(tmp_path)
-    db = tmp_path / "cal.sqlite"
-    logger = LoggerProcess(bench.boards[0].protocol_port, "--db", db)
+    logger = Logged(bench.boards[0].protocol_port, tmp_path / "cal.sqlite")
     try:
-        yield db
+        yield logger
     finally:
-        code, _, err = logger.stop(signal.SIGTERM)
-        assert code == 0, err
+        logger.stop()
 
 
 class Technician:
@@ -94,7 +107,6 @@ def test_guided_calibrations_find_the_instruments(bench, logged, monkeypatch, ca
     assert code == 0, out + err
     fit = next(line for line in out.splitlines() if line.startswith("acid: timed run, rate "))
     assert "%+.1f %%)" % (100 * ACID_ERROR) in fit  # the true rate against the nominal
-    print(out)
 
     tech.prompts.clear()
     code, out, err = tech.pilotedge("cal", "ph", "sim", "v0", "--operator", "alice")
@@ -130,39 +142,83 @@ def test_guided_calibrations_find_the_instruments(bench, logged, monkeypatch, ca
     assert listed[3] == "sim v0 base: not calibrated (the nominal rate)"
 
     # Every step is in the audit trail; the records are in the log, by whom.
-    audit = rows(logged, "SELECT operator, command, arguments, result FROM audit "
+    logged.stop()
+    audit = rows(logged.db, "SELECT operator, command, arguments, result FROM audit "
                          "ORDER BY id")
     steps = [json.loads(a[2])["step"] for a in audit]
     assert steps[:7] == ["start", "point", "finish", "start", "point", "point", "finish"]
     assert audit[3][:2] == ("alice", "cal") and {a[3] for a in audit} == {"done"}
-    cals = rows(logged, "SELECT sensor, method, operator FROM calibrations ORDER BY id")
+    cals = rows(logged.db, "SELECT sensor, method, operator FROM calibrations ORDER BY id")
     assert cals == [("acid", "timed run", login()), ("ph", "2-point", "alice"),
                     ("orp", "1-point", login())]
-
-
-def test_list_from_the_log_without_a_logger(bench, logged, monkeypatch, capsys, tmp_path):
-    tech = Technician(bench, monkeypatch, capsys)
-    code, out, err = tech.pilotedge("cal", "ph", "sim", "v0", "--buffer", "4.01", "--temp",
-                                    "25 degC")
-    bench.to_vessel(0, "v0_ph")
-    assert code == 0, out + err
-    assert "1-point" in out and "expires in 7.0 d" in out  # one buffer: a week
+    # With no logger running, `cal list` reads the log.
+    code, out, err = tech.pilotedge("cal", "list", "--db", logged.db)
+    assert code == 0, err
+    listed = out.splitlines()
+    assert listed[0] == "no logger runs: calibrations in the log %s" % logged.db
+    assert [line.split(":")[0] for line in listed[1:]] == ["sim v0 orp", "sim v0 ph",
+                                                           "sim v0 acid"]
+    assert " by alice, expires in 30.0 d" in listed[2]
 
 
 def test_ctrl_c_and_refusals_leave_the_board_as_it_was(bench, logged, monkeypatch, capsys):
     tech = Technician(bench, monkeypatch, capsys)
-    code, before, _ = tech.pilotedge("cal", "list", "sim")
-    assert code == 0
 
+    def fits():
+        code, out, err = tech.pilotedge("cal", "list", "sim")
+        assert code == 0, err
+        return [line.split(";")[0] for line in out.splitlines()]
+
+    before = fits()
+
+    # A fit the health check refuses: not stored, the calibration cancelled.
+    code, out, err = tech.pilotedge("cal", "pump", "sim", "v0", "--pump", "acid", "--volume",
+                                    "2 mL", "--measured", "1.2 mL", "--yes")
+    assert code == 1
+    one_line_error(err, "pilotedge cal: rejected: acid pump calibration of v0 on sim not "
+                        "stored: LIMIT (the fit fails the health check")
+    assert out.splitlines()[-1] == "cancelled: the board keeps the calibration it had"
+
+    # Ctrl-C at a prompt.
     def interrupt(prompt):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("builtins.input", interrupt)
     code, out, err = tech.pilotedge("cal", "ph", "sim", "v0", "--temp", "25 degC")
     assert code == 130
-    assert "cancelled: the board keeps the calibration it had" in out
-    # A second calibration while one is under way is refused, in one line.
-    tech = Technician(bench, monkeypatch, capsys)
+    assert out.splitlines()[-1] == "cancelled: the board keeps the calibration it had"
+    assert fits() == before
+    # Another technician's calibration under way: refused, and cancelled by name.
+    (state,) = control.loggers()
+    control.call(state, {"op": "cal", "board": "sim", "unit": "v0", "operator": "bob",
+                         "args": {"step": "start", "kind": "orp"}})
     code, out, err = tech.pilotedge("cal", "ph", "sim", "v0", "--buffer", "4.01", "--temp",
                                     "25 degC", "--yes")
-    ...
+    assert code == 1
+    one_line_error(err, "rejected: pH calibration of v0 on sim not started: BUSY (a "
+                        "calibration is already under way on this vessel")
+    code, out, err = tech.pilotedge("cal", "cancel", "sim", "v0", "orp")
+    assert (code, out) == (0, "done: ORP calibration of v0 on sim cancelled: the board keeps "
+                              "the calibration it had\n")
+    code, out, err = tech.pilotedge("cal", "cancel", "sim", "v0", "orp")
+    assert code == 1
+    one_line_error(err, "NOT_READY (no calibration under way)")
+    # Mistakes in the command: one line each, nothing sent.
+    for argv, words in (
+            (("ph", "nosuch", "v0", "--buffer", "4.01", "--temp", "25 degC"), "no board 'nosuch'"),
+            (("ph", "sim", "v7", "--buffer", "4.01", "--temp", "25 degC"), "has no unit 'v7'"),
+            (("ph", "sim", "c0", "--buffer", "4.01", "--temp", "25 degC"), "c0 is a canister"),
+            (("ph", "sim", "v0", "--buffer", "5.5"), "no pH buffer '5.5'"),
+            (("orp", "sim", "v0", "--standard", "zobell"), "no ORP standard 'zobell'"),
+            (("pump", "sim", "v0", "--pump", "acid", "--measured", "9.7 bar"), "is a pressure"),
+            (("pump", "sim", "v0", "--pump", "acid", "--volume", "500 mL"), "outside 0.001-100")):
+        code, out, err = tech.pilotedge("cal", *argv)
+        assert code == 2, (argv, out, err)
+        one_line_error(err, words)
+    assert fits() == before
+
+
+def one_line_error(err, *words):
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
