@@ -8,7 +8,7 @@ running logger's control endpoint, or a logger of its own on a port. Answers giv
 asked again. Ctrl-C, an error or a rejected fit cancels the calibration (CAL_CANCEL): the
 board keeps the calibration it had.
 
-    guide = Guide(send, board="sim", unit="v0")
+    guide = Guide(send)
     record = ph(guide, buffers=["4.01", "7.00"], temperature="25 degC")
 """
 
@@ -25,17 +25,19 @@ BUFFERS = {"1.68": 1680, "4.01": 4010, "6.86": 6860, "7.00": 7000, "9.18": 9180,
 ORP_STANDARDS = {"quinhydrone_4.01": 4010, "quinhydrone_6.86": 6860}
 PUMPS = ("acid", "base")
 _MAX_BUFFERS = 3  # the board fits 1-3 pH points
+_BACK = {"ph": "Rinse the electrode and put it back into the vessel",
+         "orp": "Rinse the electrode and put it back into the vessel",
+         "acid": "Put the pump's outlet back into the vessel",
+         "base": "Put the pump's outlet back into the vessel"}
 _HEALTH = {"GOOD": "GOOD", "WARN": "WARN (in force, but the electrode or pump is ageing)",
            "REJECT": "REJECT"}
 
 
 class Guide:
     """The person (ask, say; yes: no "press Enter" pauses) and the board (send(args,
-    progress) -> outcome of a `cal` request for board/unit)."""
+    progress) -> the outcome of a `cal` request with args to one board's unit)."""
 
-    def __init__(self, send, board, unit, ask=None, say=print, yes=False):
-        self.board = board
-        self.unit = unit
+    def __init__(self, send, ask=None, say=print, yes=False):
         self._send = send
         self._ask = ask or (lambda prompt: input(prompt))
         self.say = say
@@ -48,14 +50,15 @@ class Guide:
             raise Refused(outcome["text"])
         return outcome
 
-    def ask(self, prompt, read, default=None):
-        """read(answer) of what the person types, asked again while read raises."""
+    def ask(self, prompt, read, default=None, option=None):
+        """read(answer) of what the person types, asked again while read raises; option:
+        how to give the answer up front, for when no one can type it."""
         while True:
             try:
                 text = self._ask("%s%s: " % (prompt, " [%s]" % default if default else ""))
             except EOFError:
-                raise UsageError("no answer to %r (input closed): give it as an option"
-                                 % prompt) from None
+                raise UsageError("no answer to %r (input closed): give %s" % (
+                    prompt, option or "it as an option")) from None
             try:
                 return read(text.strip() or default or "")
             except PilotedgeError as exc:
@@ -64,23 +67,37 @@ class Guide:
     def pause(self, text):
         """Wait for the person to do something (not with yes)."""
         if self._yes:
-            self.say(text)
+            self.say(text + ".")
         else:
-            self.ask(text + ", then press Enter", lambda answer: answer)
+            self.ask(text + ", then press Enter", lambda answer: answer,
+                     option="--yes when no one is there to press Enter")
 
     def session(self, kind, take, **start):
-        """START, take() the points, FINISH: the CAL record. Cancelled on any way out."""
-        self.step(kind, "start", **start)
+        """START, take() the points, FINISH: the CAL record, told. Cancelled on any way
+        out. The electrode goes back into the vessel before FINISH: from then on the board
+        judges it afresh and its loop resumes once it reads the vessel."""
+        started = False
         try:
+            self.step(kind, "start", **start)
+            started = True
             take()
-            return self.step(kind, "finish")["record"]
-        except BaseException:  # Ctrl-C too
+            if kind not in PUMPS:
+                self.pause(_BACK[kind])
+            record = self.step(kind, "finish")["record"]
+        except BaseException as exc:  # Ctrl-C too, in a pump's run as well
+            if not (started or isinstance(exc, KeyboardInterrupt)):
+                raise  # refused (another calibration under way, say) or never sent
             try:
                 self.step(kind, "cancel")
                 self.say("cancelled: the board keeps the calibration it had")
-            except PilotedgeError as exc:
-                self.say("could not cancel the calibration: %s" % exc)
+            except PilotedgeError as cancel_exc:
+                self.say("could not cancel the calibration: %s" % cancel_exc)
+            self.say(_BACK[kind] + ".")
             raise
+        self.say(record_words(record))
+        if kind in PUMPS:
+            self.say(_BACK[kind] + ".")
+        return record
 
 
 def buffer_name(text):
@@ -127,7 +144,7 @@ def ph(guide, buffers=(), temp=None):
         raise UsageError("a pH calibration takes 1 to %d buffers, not %d" % (
             _MAX_BUFFERS, len(buffers)))
     temp = temperature(temp) if temp else guide.ask("Temperature of the buffers",
-                                                    temperature, "25 degC")
+                                                    temperature, "25 degC", "--temp")
 
     def take():
         taken = []
@@ -137,7 +154,7 @@ def ph(guide, buffers=(), temp=None):
             else:
                 name = guide.ask("Buffer %d (%s%s)" % (
                     len(taken) + 1, ", ".join(BUFFERS), "; Enter to fit" if taken else ""),
-                    lambda t: buffer_name(t) if t or not taken else "")
+                    lambda t: buffer_name(t) if t or not taken else "", option="--buffer")
             if not name:
                 return
             guide.pause("Rinse the electrode and put it into the pH %s buffer" % name)
@@ -146,15 +163,15 @@ def ph(guide, buffers=(), temp=None):
             guide.say("stable: %.1f mV in the pH %s buffer" % (out["mv"], name))
             taken.append(name)
 
-    return _finished(guide, guide.session("ph", take), "electrode")
+    return guide.session("ph", take)
 
 
 def orp(guide, standard=None, temp=None):
     """An ORP calibration in one standard solution; the record."""
     standard = (orp_standard_name(standard) if standard else guide.ask(
-        "Standard (%s)" % ", ".join(ORP_STANDARDS), orp_standard_name))
+        "Standard (%s)" % ", ".join(ORP_STANDARDS), orp_standard_name, option="--standard"))
     temp = temperature(temp) if temp else guide.ask("Temperature of the standard",
-                                                    temperature, "25 degC")
+                                                    temperature, "25 degC", "--temp")
 
     def take():
         guide.pause("Rinse the electrode and put it into %s" % standard)
@@ -162,7 +179,7 @@ def orp(guide, standard=None, temp=None):
         out = guide.step("orp", "point", standard=ORP_STANDARDS[standard], temperature=temp)
         guide.say("stable: %.1f mV in %s" % (out["mv"], standard))
 
-    return _finished(guide, guide.session("orp", take), "electrode")
+    return guide.session("orp", take)
 
 
 def pump(guide, which, run="10 mL", measured=None):
@@ -175,21 +192,12 @@ def pump(guide, which, run="10 mL", measured=None):
                 % (run, which))
 
     def take():
-        got = measured or guide.ask("Volume in the cylinder (e.g. 9.7 mL)", volume)
+        got = measured or guide.ask("Volume in the cylinder (e.g. 9.7 mL)", volume,
+                                    option="--measured")
         out = guide.step(which, "point", measured=got)
         guide.say("measured %s: %s" % (got, out["text"].split(", ")[-1]))
 
-    return _finished(guide, guide.session(which, take, volume=run), "pump")
-
-
-def _finished(guide, record, what):
-    guide.say(record_words(record))
-    if what == "electrode":
-        guide.say("Put the electrode back into the vessel: its loop resumes once it reads "
-                  "the vessel again.")
-    else:
-        guide.say("Put the pump's outlet back into the vessel.")
-    return record
+    return guide.session(which, take, volume=run)
 
 
 def record_words(r, now=None):

@@ -61,8 +61,7 @@ def run(args):
             print(line)
         return 0
     with _sender(args) as send:
-        guide = calibrate.Guide(send, args.board, args.unit, yes=getattr(args, "yes", False),
-                                say=_say)
+        guide = calibrate.Guide(send, yes=getattr(args, "yes", False), say=_say)
         if args.what == "cancel":
             print(guide.step(args.kind, "cancel")["text"])
         elif args.what == "ph":

@@ -116,9 +116,10 @@ def _ack_outcome(ack, done_text, reasons=None, **more):
     result = _WORDS.get(ack["result"], ack["result"])
     if result in ("rejected", "failed"):
         why = _refusal(ack["reason"])
+        limit = s.ENUMS["LIMIT"].get(ack["value"]) if ack["reason"] == "LIMIT" else None
         if reasons and ack["reason"] in reasons:
             why = "%s (%s)" % (ack["reason"], reasons[ack["reason"]])
-        limit = s.ENUMS["LIMIT"].get(ack["value"]) if ack["reason"] == "LIMIT" else None
+            limit = None
         if limit in LIMITS:
             why = "%s: %s" % (why, LIMITS[limit])
         return _outcome(result, "%s: %s" % (done_text, why), ack["reason"],

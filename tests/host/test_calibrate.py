@@ -64,8 +64,7 @@ class Person:
         return answer
 
     def guide(self, board, yes=False):
-        return calibrate.Guide(board.send, "sim", "v0", ask=self.ask, say=self.said.append,
-                               yes=yes)
+        return calibrate.Guide(board.send, ask=self.ask, say=self.said.append, yes=yes)
 
 
 def test_ph_asks_for_buffers_again_until_it_can_use_them():
@@ -112,10 +111,14 @@ def test_a_rejected_fit_is_cancelled_and_refused():
 def test_ctrl_c_or_no_more_input_cancels(way_out):
     board = FakeBoard()
     person = Person(["4.01", way_out])
-    with pytest.raises((KeyboardInterrupt, UsageError)):
+    with pytest.raises((KeyboardInterrupt, UsageError)) as raised:
         calibrate.ph(person.guide(board), temp="25 degC")
+    if isinstance(way_out, EOFError):
+        assert str(raised.value) == ("no answer to 'Buffer 2 (1.68, 4.01, 6.86, 7.00, 9.18, "
+                                     "10.01; Enter to fit)' (input closed): give --buffer")
     assert board.steps() == ["start", "point", "cancel"]
-    assert person.said[-1] == "cancelled: the board keeps the calibration it had"
+    assert person.said[-2:] == ["cancelled: the board keeps the calibration it had",
+                                "Rinse the electrode and put it back into the vessel."]
 
 
 def test_a_refused_start_sends_nothing_more():

@@ -5,11 +5,13 @@ rate from the cylinder; `cal list` shows them from the boards and, with no logge
 log; Ctrl-C and a refused step leave the board as it was."""
 
 import json
+import math
+import re
 import signal
 import sqlite3
 
 import pytest
-from loggerkit import SMOKE, LoggerProcess
+from loggerkit import SMOKE, LoggerProcess, wait_until
 
 from pilotedge import cli, control
 from pilotedge.bench import Bench
@@ -70,6 +72,7 @@ class Technician:
     def __init__(self, bench, monkeypatch, capsys, answers=()):
         self.bench = bench
         self.prompts = []
+        self.moved = None  # the sensor in a standard
         self.answers = list(answers)
         self.capsys = capsys
         monkeypatch.setattr("builtins.input", self.input)
@@ -79,8 +82,12 @@ class Technician:
         for buffer in ("1.68", "4.01", "7.00"):
             if "into the pH %s buffer" % buffer in prompt:
                 self.bench.to_standard(0, "v0_ph", buffer, temp_c=25.0)
+                self.moved = "v0_ph"
         if "into quinhydrone_4.01" in prompt:
             self.bench.to_standard(0, "v0_orp", "quinhydrone_4.01", temp_c=25.0)
+            self.moved = "v0_orp"
+        if "put it back into the vessel" in prompt:
+            self.bench.to_vessel(0, self.moved)
         if "cylinder for" in prompt:
             self.bench.pump_to_cylinder(0, "v0_acid")
         if "Volume in the cylinder" in prompt:
@@ -93,6 +100,15 @@ class Technician:
         code = cli.main([str(a) for a in argv])
         out, err = self.capsys.readouterr()
         return code, out, err
+
+
+def ph_error(tech, bench):
+    """How far the board's latest pH is from the vessel's (inf while it has none)."""
+    code, out, err = tech.pilotedge("status", "sim")
+    assert code == 0, err
+    read = re.search(r": ph ([-0-9.]+) pH", out)  # "ph invalid" while it is judged afresh
+    return math.inf if read is None else abs(float(read[1]) - bench.state(0)["plants"]["v0"][
+        "ph"])
 
 
 def rows(db, sql):
@@ -108,10 +124,12 @@ def test_guided_calibrations_find_the_instruments(bench, logged, monkeypatch, ca
     fit = next(line for line in out.splitlines() if line.startswith("acid: timed run, rate "))
     assert "%+.1f %%)" % (100 * ACID_ERROR) in fit  # the true rate against the nominal
 
+    # The vessel's pH as the board reads it, against the truth: off before.
+    off = wait_until(lambda: (e := ph_error(tech, bench)) != math.inf and e, "a pH reading")
+    assert off > 0.1
     tech.prompts.clear()
     code, out, err = tech.pilotedge("cal", "ph", "sim", "v0", "--operator", "alice")
     assert code == 0, out + err
-    bench.to_vessel(0, "v0_ph")
     assert tech.prompts[:3] == [
         "Temperature of the buffers [25 degC]: ",
         "Buffer 1 (1.68, 4.01, 6.86, 7.00, 9.18, 10.01): ",
@@ -125,11 +143,11 @@ def test_guided_calibrations_find_the_instruments(bench, logged, monkeypatch, ca
     assert slope == pytest.approx(SLOPE_PCT, abs=0.5)
     assert offset == pytest.approx(PH_OFFSET_MV, abs=0.5)
     assert "GOOD; taken " in fit and "expires in 30.0 d" in fit
+    wait_until(lambda: ph_error(tech, bench) < 0.02, "the vessel's pH read right")
 
     code, out, err = tech.pilotedge("cal", "orp", "sim", "v0", "--standard", "4.01",
                                     "--temp", "25 degC")
     assert code == 0, out + err
-    bench.to_vessel(0, "v0_orp")
     fit = next(line for line in out.splitlines() if line.startswith("orp: 1-point, offset "))
     assert float(fit.split("offset ")[1].split(" mV")[0]) == pytest.approx(ORP_OFFSET_MV, abs=1)
 
@@ -177,7 +195,8 @@ def test_ctrl_c_and_refusals_leave_the_board_as_it_was(bench, logged, monkeypatc
     assert code == 1
     one_line_error(err, "pilotedge cal: rejected: acid pump calibration of v0 on sim not "
                         "stored: LIMIT (the fit fails the health check")
-    assert out.splitlines()[-1] == "cancelled: the board keeps the calibration it had"
+    assert out.splitlines()[-2:] == ["cancelled: the board keeps the calibration it had",
+                                     "Put the pump's outlet back into the vessel."]
 
     # Ctrl-C at a prompt.
     def interrupt(prompt):
@@ -186,7 +205,8 @@ def test_ctrl_c_and_refusals_leave_the_board_as_it_was(bench, logged, monkeypatc
     monkeypatch.setattr("builtins.input", interrupt)
     code, out, err = tech.pilotedge("cal", "ph", "sim", "v0", "--temp", "25 degC")
     assert code == 130
-    assert out.splitlines()[-1] == "cancelled: the board keeps the calibration it had"
+    assert out.splitlines()[-2:] == ["cancelled: the board keeps the calibration it had",
+                                     "Rinse the electrode and put it back into the vessel."]
     assert fits() == before
     # Another technician's calibration under way: refused, and cancelled by name.
     (state,) = control.loggers()
