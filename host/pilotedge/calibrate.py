@@ -12,6 +12,7 @@ board keeps the calibration it had.
     record = ph(guide, buffers=["4.01", "7.00"], temperature="25 degC")
 """
 
+import json
 import sqlite3
 import time
 
@@ -195,7 +196,7 @@ def pump(guide, which, run="10 mL", measured=None):
         got = measured or guide.ask("Volume in the cylinder (e.g. 9.7 mL)", volume,
                                     option="--measured")
         out = guide.step(which, "point", measured=got)
-        guide.say("measured %s: %s" % (got, out["text"].split(", ")[-1]))
+        guide.say("measured %s: %.3f mL/min" % (got, out["rate"]))
 
     return guide.session(which, take, volume=run)
 
@@ -207,20 +208,26 @@ def record_words(r, now=None):
     if not r["points"]:
         return "%s: not calibrated (%s)" % (kind, "the nominal rate" if kind in PUMPS
                                             else "the ideal electrode")
+    # A pump's third point value is its nominal rate.
+    return "%s; %s" % (_fit_words(kind, r, r["points"], r["temp1"], r["health"]),
+                       expiry_words(r, now))
+
+
+def _fit_words(kind, fit, points, nominal, health):
+    """"ph: 2-point, slope 96.1 % of Nernst, offset 7.9 mV, GOOD" of a record's fit (a CAL
+    message's fields or the fit the log keeps)."""
     if kind == "ph":
-        fit = "slope %.1f %% of Nernst, offset %.1f mV" % (r["slope"], r["offset"])
-        if r["points"] == 3:
-            fit += " (above pH %.2f: %.1f %%, %.1f mV)" % (r["break_ph"], r["alk_slope"],
-                                                          r["alk_offset"])
+        words = "slope %.1f %% of Nernst, offset %.1f mV" % (fit["slope"], fit["offset"])
+        if points == 3:
+            words += " (above pH %.2f: %.1f %%, %.1f mV)" % (
+                fit["break_ph"], fit["alk_slope"], fit["alk_offset"])
     elif kind == "orp":
-        fit = "offset %.1f mV" % r["offset"]
+        words = "offset %.1f mV" % fit["offset"]
     else:
-        nominal = r["temp1"]  # a pump's third point value is its nominal rate
-        fit = "rate %.3f mL/min (nominal %.3f, %+.1f %%)" % (
-            r["rate"], nominal, 100 * (r["rate"] / nominal - 1) if nominal else 0)
-    method = "timed run" if kind in PUMPS else "%d-point" % r["points"]
-    return "%s: %s, %s, %s; %s" % (kind, method, fit, _HEALTH.get(r["health"], r["health"]),
-                                   expiry_words(r, now))
+        words = "rate %.3f mL/min (nominal %.3f, %+.1f %%)" % (
+            fit["rate"], nominal, 100 * (fit["rate"] / nominal - 1) if nominal else 0)
+    method = "timed run" if kind in PUMPS else "%d-point" % points
+    return "%s: %s, %s, %s" % (kind, method, words, _HEALTH.get(health, health))
 
 
 def expiry_words(r, now=None):
@@ -246,8 +253,9 @@ def _span(hours):
 def logged(db, board=None, now=None):
     """Lines for the calibrations in a log (newest first), for when no logger runs."""
     now = time.time() if now is None else now
-    sql = ("SELECT b.name, COALESCE(u.name, c.unit), c.sensor, c.method, c.host_time, c.fit, "
-           "c.health, c.expires, c.operator FROM calibrations c JOIN boards b ON b.id = c.board "
+    sql = ("SELECT b.name, COALESCE(u.name, c.unit), c.sensor, c.points, c.fit, c.health, "
+           "c.host_time, c.operator, c.expires FROM calibrations c "
+           "JOIN boards b ON b.id = c.board "
            "LEFT JOIN units u ON u.board = c.board AND u.unit = c.unit")
     args = ()
     if board:
@@ -259,11 +267,12 @@ def logged(db, board=None, now=None):
     except sqlite3.Error as exc:
         raise UsageError("cannot read calibrations from %s: %s" % (db, exc)) from None
     lines = []
-    for name, unit, sensor, method, at, fit, health, expires, operator in rows:
+    for name, unit, sensor, points, fit, health, at, operator, expires in rows:
+        points = json.loads(points)
         left = ("never expires" if expires is None else "EXPIRED" if expires <= now
                 else "expires in %s" % _span((expires - now) / 3600))
-        lines.append("%s %s %s: %s %s, %s, taken %s%s, %s" % (
-            name, unit, sensor, method, fit, health,
+        lines.append("%s %s %s; taken %s%s, %s" % (
+            name, unit, _fit_words(sensor, json.loads(fit), len(points), points[0][2], health),
             time.strftime("%Y-%m-%d %H:%M", time.localtime(at)),
             " by %s" % operator if operator else "", left))
     return lines

@@ -40,7 +40,7 @@ def add_arguments(parser):
     p.add_argument("--temp", help="its temperature (default: asked, 25 degC)")
     p.add_argument("--yes", action="store_true", help="do not wait for Enter")
     p = target("pump", "calibrate a dosing pump's rate by a timed run into a cylinder")
-    p.add_argument("--pump", required=True, choices=calibrate.PUMPS)
+    p.add_argument("--pump", required=True, choices=calibrate.PUMPS, help="which pump")
     p.add_argument("--volume", default="10 mL",
                    help="about how much the run pumps (default 10 mL): a cylinder that holds it")
     p.add_argument("--measured", help="the volume read off the cylinder (default: asked)")

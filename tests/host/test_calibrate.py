@@ -36,7 +36,7 @@ class FakeBoard:
         out = {"result": "done", "text": "done: %s" % step}
         if step == "point":
             progress("settling: 180.0 mV, 40 % steady")
-            out.update(mv=177.3, text="done: 5.200 mL/min")
+            out.update(mv=177.3, rate=5.2)
         if step == "finish":
             points = sum(1 for a in self.sent if a["step"] == "point")
             out["record"] = record(args["kind"].upper(), points)
@@ -140,6 +140,7 @@ def test_pump_runs_then_asks_the_measured_volume_with_its_unit():
         "'500 mL' is outside 0.001-100 mL, what one run can measure"]
     assert board.sent[0] == {"step": "start", "kind": "acid", "volume": "10 mL"}
     assert board.sent[1] == {"step": "point", "kind": "acid", "measured": "9.7 mL"}
+    assert "measured 9.7 mL: 5.200 mL/min" in person.said
     assert rec["kind"] == "ACID"
     words = calibrate.record_words(rec, NOW)
     assert words.startswith("acid: timed run, rate 5.200 mL/min (nominal 5.000, +4.0 %), GOOD")

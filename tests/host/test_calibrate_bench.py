@@ -176,7 +176,8 @@ def test_guided_calibrations_find_the_instruments(bench, logged, monkeypatch, ca
     assert listed[0] == "no logger runs: calibrations in the log %s" % logged.db
     assert [line.split(":")[0] for line in listed[1:]] == ["sim v0 orp", "sim v0 ph",
                                                            "sim v0 acid"]
-    assert " by alice, expires in 30.0 d" in listed[2]
+    assert listed[2].startswith("sim v0 ph: 2-point, slope ")
+    assert listed[2].endswith(" by alice, expires in 30.0 d")
 
 
 def test_ctrl_c_and_refusals_leave_the_board_as_it_was(bench, logged, monkeypatch, capsys):
