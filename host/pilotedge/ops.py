@@ -315,8 +315,11 @@ def _cal_point(link, unit, kind, args, what, display, progress):
         progress("settling: %s, %d %% steady" % (display.quantity(f["value"] / 1000, "mV", 1),
                                                  f["progress"]))
 
-    ack = _command(link, unit, "CAL_POINT", int(args.get("standard", 0)), temp_cdeg,
-                   on_progress=tell)
+    standard = args.get("standard")
+    if not isinstance(standard, int):
+        raise UsageError("a standard is its id, a number (pilotedge.calibrate.BUFFERS), not %r"
+                         % standard)
+    ack = _command(link, unit, "CAL_POINT", standard, temp_cdeg, on_progress=tell)
     if ack["result"] == "DONE":
         mv = ack["value"] / 1000
         return _ack_outcome(ack, "%s: stable at %s" % (what, display.quantity(mv, "mV", 1)),
@@ -354,7 +357,7 @@ def _cal_read(port, link, unit, args):
     for kind in kinds:
         got, ack = _with_records(link, unit, lambda k=kind: _command(link, unit, "CAL_READ", k))
         if ack["result"] == "DONE":
-            if len(got) < 1 or not any(r["kind"] == kind for r in got):
+            if not any(r["kind"] == kind for r in got):
                 raise LinkError("%s on %s answered CAL_READ %s without its record"
                                 % (unit.name, port.name, kind))
             records += [r for r in got if r["kind"] == kind][:1]

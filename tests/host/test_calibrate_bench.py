@@ -243,3 +243,19 @@ def one_line_error(err, *words):
     assert err.count("\n") == 1 and "Traceback" not in err, err
     for word in words:
         assert word in err, err
+
+
+def test_standalone_on_its_port(bench, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PILOTEDGE_RUNTIME_DIR", str(tmp_path / "runtime"))
+    tech = Technician(bench, monkeypatch, capsys)
+    route = ("--port", bench.boards[0].protocol_port, "--db", tmp_path / "audit.sqlite")
+    code, out, err = tech.pilotedge("cal", "list", *route)
+    assert code == 0, err
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        "sim v0 ph", "sim v0 orp", "sim v0 acid", "sim v0 base"]
+    code, out, err = tech.pilotedge("cal", "cancel", "sim", "v0", "ph", *route)
+    assert code == 1
+    one_line_error(err, "NOT_READY (no calibration under way)")
+    audit = rows(tmp_path / "audit.sqlite", "SELECT command, result FROM audit ORDER BY id")
+    assert audit == [("cal", "done"), ("cal", "rejected")]
+
