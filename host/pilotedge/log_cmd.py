@@ -1,5 +1,5 @@
 """`pilotedge log PORT [PORT...]`: log every board on these ports until Ctrl-C or SIGTERM,
-and serve `pilotedge status|set|mode|dose|ack|batch` for them while it runs.
+and serve `pilotedge status|set|mode|dose|ack|batch|cal` for them while it runs.
 
     pilotedge log /dev/ttyUSB0 /dev/ttyUSB1 --db line3.sqlite
     pilotedge log auto                                  # every USB serial board plugged in
@@ -59,7 +59,7 @@ def run(args):
         print("%s: %s firmware %d.%d.%d, boot %d (%s) on %s" % (
             port.name, h["board_id"], h["fw_major"], h["fw_minor"], h["fw_patch"],
             h["boot_count"], h["reset_cause"], port.url), flush=True)
-    print("logging to %s; commands: pilotedge status|set|mode|dose|ack|batch; Ctrl-C stops"
+    print("logging to %s; commands: pilotedge status|set|mode|dose|ack|batch|cal; Ctrl-C stops"
           % db, flush=True)
 
     def show(item):
