@@ -9,7 +9,7 @@ asked again. Ctrl-C, an error or a rejected fit cancels the calibration (CAL_CAN
 board keeps the calibration it had.
 
     guide = Guide(send)
-    record = ph(guide, buffers=["4.01", "7.00"], temperature="25 degC")
+    record = ph(guide, buffers=["4.01", "7.00"], temp="25 degC")
 """
 
 import json
