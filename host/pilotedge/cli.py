@@ -13,7 +13,7 @@ import sys
 from pilotproto import messages as m
 
 from . import __version__
-from .errors import BenchError, DeployError, LinkError, PilotedgeError, ResourceError
+from .errors import BenchError, DeployError, LinkError, PilotedgeError, Refused, ResourceError
 
 # name -> ("module" or "module:object", one-line help). The module (or that object of it)
 # has add_arguments(parser) and run(args).
@@ -26,6 +26,8 @@ COMMANDS = {
     "dose": ("pilotedge.ops_cmd:dose", "dose a volume: dose sim v0 acid 5 mL"),
     "ack": ("pilotedge.ops_cmd:ack", "acknowledge an alarm: ack sim v0 ph_high"),
     "batch": ("pilotedge.ops_cmd:batch", "start or stop a batch on a vessel: batch start sim v0"),
+    "cal": ("pilotedge.calibrate_cmd",
+            "calibrate step by step, or list calibrations: cal ph sim v0, cal list"),
     "export": ("pilotedge.data_cmd:export",
                "write a log's telemetry, events, alarms and commands as CSV or Parquet files"),
     "plot": ("pilotedge.data_cmd:plot",
@@ -53,7 +55,7 @@ hardware at hand it runs the same firmware on simulated boards (the virtual benc
 
 # Exit status of an error class (first match); other library errors are mistakes in what
 # was asked, as argparse's own: 2.
-_STATUS = ((LinkError, 3), (BenchError, 3), (DeployError, 3), (ResourceError, 4),
+_STATUS = ((Refused, 1), (LinkError, 3), (BenchError, 3), (DeployError, 3), (ResourceError, 4),
            (PilotedgeError, 2))
 _STATUS_HELP = """\
 exit status: 0 done; 1 the board refused or failed the command (its answer is printed); 2 a

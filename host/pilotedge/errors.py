@@ -27,6 +27,10 @@ class UnitError(PilotedgeError, ValueError):
     """A quantity typed by a person is unreadable or of the wrong dimension."""
 
 
+class Refused(PilotedgeError):
+    """A board refused or failed a command; the message is its answer in words."""
+
+
 class LinkError(PilotedgeError):
     """A board cannot be talked to: port, refused handshake, no answer."""
 

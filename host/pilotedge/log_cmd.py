@@ -1,5 +1,5 @@
 """`pilotedge log PORT [PORT...]`: log every board on these ports until Ctrl-C or SIGTERM,
-and serve `pilotedge status|set|mode|dose|ack|batch` for them while it runs.
+and serve `pilotedge status|set|mode|dose|ack|batch|cal` for them while it runs.
 
 In a terminal it shows the dashboard (pilotedge.dashboard); where no full-screen view can be
 shown (output to a file or pipe, TERM=dumb, --plain) plain lines: every event in words and
@@ -77,7 +77,7 @@ def run(args):
         print("%s: %s firmware %d.%d.%d, boot %d (%s) on %s" % (
             port.name, h["board_id"], h["fw_major"], h["fw_minor"], h["fw_patch"],
             h["boot_count"], h["reset_cause"], port.url), flush=True)
-    print("logging to %s; commands: pilotedge status|set|mode|dose|ack|batch; Ctrl-C stops"
+    print("logging to %s; commands: pilotedge status|set|mode|dose|ack|batch|cal; Ctrl-C stops"
           % db, flush=True)
     watch(logger, args, "log %s" % db, display)
     print("logged %d frames to %s" % (logger.db.frames, db))

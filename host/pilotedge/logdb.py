@@ -602,6 +602,14 @@ class LogDB:
                          points=json.dumps(points), fit=fit, health=f["health"],
                          expires=expires, stored_on_board=1)
 
+    def calibration_operator(self, src, unit, sensor, operator):
+        """Name who took a unit's newest calibration of a sensor (its CAL message came in
+        before the ACK that ended it)."""
+        self._db.execute(
+            "UPDATE calibrations SET operator = ? WHERE id = (SELECT max(id) FROM calibrations "
+            "WHERE board = ? AND unit = ? AND sensor = ?) AND operator IS NULL",
+            (operator, src.board, unit, sensor))
+
     def _param(self, src, f, host_time):
         if f["result"] == "UNKNOWN":
             return

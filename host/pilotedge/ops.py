@@ -1,5 +1,5 @@
-"""What a technician does to a board - status, set, mode, dose, ack, batch - and the board's
-answer in words.
+"""What a technician does to a board - status, set, mode, dose, ack, batch, a calibration's
+steps - and the board's answer in words.
 
 A request is plain data (it travels as a JSON line to a running logger's control endpoint):
 
@@ -14,13 +14,14 @@ answered: done, in progress, rejected or failed, with the reason.
 """
 
 import json
+import threading
 import time
 
 from pilotproto import schema as s
 
 from . import boardinfo, codec, units
 from .display import Display, digits
-from .errors import EncodeError, PilotedgeError, UnitError, UsageError
+from .errors import EncodeError, LinkError, PilotedgeError, UnitError, UsageError
 
 # What a board's refusal means, for the person who asked (REASON members).
 REASONS = {
@@ -49,7 +50,7 @@ LIMITS = {
 }
 _WORDS = {"ACCEPTED": "done", "DONE": "done", "IN_PROGRESS": "in progress",
           "REJECTED": "rejected", "FAILED": "failed"}
-OPS = ("status", "set", "mode", "dose", "ack", "batch")
+OPS = ("status", "set", "mode", "dose", "ack", "batch", "cal")
 
 
 def execute(logger, req, progress=None, os_user=None):
@@ -109,11 +110,16 @@ def _command(link, unit, verb, arg0=0, arg1=0, on_progress=None):
     return fields
 
 
-def _ack_outcome(ack, done_text, **more):
+def _ack_outcome(ack, done_text, reasons=None, **more):
+    """The outcome of an ACK; reasons: what a REASON means for this command, where that is
+    more than REASONS says."""
     result = _WORDS.get(ack["result"], ack["result"])
     if result in ("rejected", "failed"):
         why = _refusal(ack["reason"])
         limit = s.ENUMS["LIMIT"].get(ack["value"]) if ack["reason"] == "LIMIT" else None
+        if reasons and ack["reason"] in reasons:
+            why = "%s (%s)" % (ack["reason"], reasons[ack["reason"]])
+            limit = None
         if limit in LIMITS:
             why = "%s: %s" % (why, LIMITS[limit])
         return _outcome(result, "%s: %s" % (done_text, why), ack["reason"],
@@ -221,7 +227,152 @@ def _batch(logger, port, link, unit, args, display, progress, operator):
         ", ".join(s.ENUMS["LOOP"].values()), mode), cmd_id=acks[-1]["cmd_id"], answer=acks)
 
 
-_HANDLERS = {"set": _set, "mode": _mode, "dose": _dose, "ack": _ack, "batch": _batch}
+# -- calibration, one step per request (pilotedge.calibrate walks a person through them) --
+
+CAL_STEPS = ("start", "point", "finish", "cancel", "read")
+_CAL_WORDS = {"PH": "pH", "ORP": "ORP", "ACID": "acid pump", "BASE": "base pump"}
+_CAL_RECORD_WAIT_S = 2.0  # the board sends a record's CAL message along with its ACK
+# What a calibration step's refusal means (protocol/README.md, Calibration).
+_CAL_REASONS = {
+    "start": {"BUSY": "a calibration is already under way on this vessel: finish it, or "
+                      "`pilotedge cal cancel BOARD UNIT`",
+              "OUT_OF_RANGE": "the vessel has no such sensor or pump, or the volume is too "
+                              "small for one run",
+              "NOT_READY": "the pump may not run: its vessel's pH is not valid, or the board "
+                           "has no host link"},
+    "point": {"OUT_OF_RANGE": "the board knows no such standard",
+              "LIMIT": "every point this calibration takes is taken",
+              "BUSY": "a point is being taken",
+              "NOT_READY": "no calibration under way, the pump's run not over, or the "
+                           "reading did not settle within 10 minutes",
+              "NONE": "cancelled"},
+    "finish": {"LIMIT": "the fit fails the health check: the calibration in force stays",
+               "NOT_READY": "no calibration under way, or no point taken"},
+    "cancel": {"NOT_READY": "no calibration under way"},
+}
+
+
+def _cal(logger, port, link, unit, args, display, progress, operator):
+    step = args.get("step")
+    if step not in CAL_STEPS:
+        raise UsageError("a calibration step is one of %s, not %r" % (", ".join(CAL_STEPS),
+                                                                      step))
+    if step == "read":
+        return _cal_read(port, link, unit, args)
+    kind = _member("CAL_KIND", args.get("kind"), "calibration")
+    what = "%s calibration of %s on %s" % (_CAL_WORDS[kind], unit.name, port.name)
+    reasons = _CAL_REASONS[step]
+    if step == "start":
+        return _cal_start(link, unit, kind, args, what, progress)
+    if step == "point":
+        return _cal_point(link, unit, kind, args, what, display, progress)
+    if step == "cancel":
+        ack = _command(link, unit, "CAL_CANCEL")
+        return _ack_outcome(ack, "%s cancelled: the board keeps the calibration it had" % what,
+                            reasons)
+    records, ack = _with_records(link, unit, lambda: _command(link, unit, "CAL_FINISH"))
+    if ack["result"] != "DONE":
+        return _ack_outcome(ack, "%s not stored" % what, reasons)
+    record = next((r for r in records if r["kind"] == kind), None)
+    logger.write("calibration_operator", port.src, unit.number, kind.lower(), operator)
+    return _ack_outcome(ack, "%s stored on the board and in the log" % what, record=record)
+
+
+def _cal_start(link, unit, kind, args, what, progress):
+    volume_ul = 0
+    if kind in ("ACID", "BASE"):
+        volume_ul = int(round(units.parse(str(args.get("volume", "")), "mL") * 1000))
+
+    def tell(frame):
+        f = frame.fields()
+        progress("in progress: %s running into the cylinder%s" % (
+            _CAL_WORDS[kind], "" if f["progress"] == 255 else ", %d %%" % f["progress"]))
+
+    ack = _command(link, unit, "CAL_START", kind, volume_ul, on_progress=tell)
+    if ack["result"] != "DONE":
+        return _ack_outcome(ack, "%s not started" % what, _CAL_REASONS["start"])
+    if volume_ul:
+        return _ack_outcome(ack, "%s: the pump ran %.1f s" % (what, ack["value"] / 1000),
+                            on_ms=ack["value"])
+    return _ack_outcome(ack, "%s started" % what)
+
+
+def _cal_point(link, unit, kind, args, what, display, progress):
+    if kind in ("ACID", "BASE"):
+        measured_ul = int(round(units.parse(str(args.get("measured", "")), "mL") * 1000))
+        ack = _command(link, unit, "CAL_POINT", measured_ul)
+        if ack["result"] == "DONE":
+            rate = ack["value"] / 1000
+            return _ack_outcome(ack, "%s: %s measured, %s" % (
+                what, display.quantity(measured_ul / 1000, "mL", 1),
+                display.quantity(rate, "mL/min", 3)), rate=rate)
+        return _ack_outcome(ack, "%s: the volume not taken" % what, _CAL_REASONS["point"])
+    temp_cdeg = int(round(units.parse(str(args.get("temperature", "")), "degC") * 100))
+
+    first = []
+
+    def tell(frame):
+        if not first:  # the board's first answer only says it is reading
+            first.append(frame)
+            return
+        f = frame.fields()
+        progress("settling: %s, %d %% steady" % (display.quantity(f["value"] / 1000, "mV", 1),
+                                                 f["progress"]))
+
+    standard = args.get("standard")
+    if not isinstance(standard, int):
+        raise UsageError("a standard is its id, a number (pilotedge.calibrate.BUFFERS), not %r"
+                         % standard)
+    ack = _command(link, unit, "CAL_POINT", standard, temp_cdeg, on_progress=tell)
+    if ack["result"] == "DONE":
+        mv = ack["value"] / 1000
+        return _ack_outcome(ack, "%s: stable at %s" % (what, display.quantity(mv, "mV", 1)),
+                            mv=mv)
+    return _ack_outcome(ack, "%s: no point taken" % what, _CAL_REASONS["point"])
+
+
+def _with_records(link, unit, send):
+    """(the CAL messages of the unit that came with an answer, the answer of send())."""
+    records = []
+    told = threading.Event()
+
+    def take(frame):
+        f = frame.fields()
+        if f["unit"] == unit.number:
+            records.append(f)
+            told.set()
+
+    cancel = link.subscribe(take, "CAL")
+    try:
+        ack = send()
+        if ack["result"] == "DONE":
+            told.wait(_CAL_RECORD_WAIT_S)
+    finally:
+        cancel()
+    return records, ack
+
+
+def _cal_read(port, link, unit, args):
+    """Every calibration record of a vessel (or of one kind) as the board tells it."""
+    wanted = args.get("kind", "all")
+    kinds = (list(s.ENUMS["CAL_KIND"].values()) if wanted == "all"
+             else [_member("CAL_KIND", wanted, "calibration")])
+    records = []
+    for kind in kinds:
+        got, ack = _with_records(link, unit, lambda k=kind: _command(link, unit, "CAL_READ", k))
+        if ack["result"] == "DONE":
+            if not any(r["kind"] == kind for r in got):
+                raise LinkError("%s on %s answered CAL_READ %s without its record"
+                                % (unit.name, port.name, kind))
+            records += [r for r in got if r["kind"] == kind][:1]
+        elif wanted != "all" or ack["reason"] != "OUT_OF_RANGE":  # no ORP electrode, say
+            return _ack_outcome(ack, "calibrations of %s on %s" % (unit.name, port.name))
+    return _outcome("done", "%d calibration records of %s on %s" % (
+        len(records), unit.name, port.name), records=records)
+
+
+_HANDLERS = {"set": _set, "mode": _mode, "dose": _dose, "ack": _ack, "batch": _batch,
+             "cal": _cal}
 
 
 # -- status in words -------------------------------------------------------------------------

@@ -35,24 +35,16 @@ class _Command:
     def add_arguments(self, parser):
         for name, help_text, *nargs in self._positionals:
             parser.add_argument(name, help=help_text, **({"nargs": nargs[0]} if nargs else {}))
-        parser.add_argument("--port", help="talk to the board on this port directly (no "
-                                           "logger may own it)")
-        parser.add_argument("--db", help="the log: which running logger to go through, or "
-                                         "where --port writes the audit trail (default "
-                                         "run/pilotedge.sqlite)")
-        parser.add_argument("--operator", help="who you are, for the audit trail (default: "
-                                               "your login name)")
-        parser.add_argument("--units", help="show values in these units, e.g. degF,psi,L")
+        add_route_arguments(parser)
 
     def run(self, args):
         display = Display(args.units)  # a bad --units fails before anything is sent
-        req = {"op": self.op, "operator": args.operator or _login(), "origin": "cli",
-               "units": args.units}
+        req = request(args, self.op)
         req.update(self._args_of(args))
         if args.port:
             outcome = _standalone(args, req)
         else:
-            outcome = _through_logger(args, req)
+            outcome = through_logger(args, req)
         if self.op == "status":
             for line in ops.status_lines(outcome["status"], display):
                 print(line)
@@ -61,7 +53,25 @@ class _Command:
         return 0 if outcome["result"] == "done" else 1
 
 
-def _login():
+def add_route_arguments(parser):
+    """The options of every command: which way to the board, who asks, which units."""
+    parser.add_argument("--port", help="talk to the board on this port directly (no "
+                                       "logger may own it)")
+    parser.add_argument("--db", help="the log: which running logger to go through, or "
+                                     "where --port writes the audit trail (default "
+                                     "run/pilotedge.sqlite)")
+    parser.add_argument("--operator", help="who you are, for the audit trail (default: "
+                                           "your login name)")
+    parser.add_argument("--units", help="show values in these units, e.g. degF,psi,L")
+
+
+def request(args, op):
+    """A request of op with the person's name and units, from the route's options."""
+    return {"op": op, "operator": args.operator or login(), "origin": "cli",
+            "units": args.units}
+
+
+def login():
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -72,7 +82,7 @@ def _progress(text):
     print(text, flush=True)
 
 
-def _through_logger(args, req):
+def through_logger(args, req, progress=_progress):
     states = control.loggers(args.db)
     if not states:
         raise LinkError("no pilotedge logger is running%s: start one (pilotedge log PORT) or "
@@ -89,7 +99,7 @@ def _through_logger(args, req):
     last = None
     for state in states:  # the logger that has the board carries it out
         try:
-            return control.call(state, req, _progress)
+            return control.call(state, req, progress)
         except UsageError as exc:
             if not str(exc).startswith("no board "):
                 raise
@@ -97,22 +107,26 @@ def _through_logger(args, req):
     raise last
 
 
-def _standalone(args, req):
+def standalone_logger(args, op):
+    """A logger of the command's own on --port (not started), to carry out its requests."""
     port = args.port
     for state in control.loggers():
         if port in state["ports"]:
             raise LinkError("port %s is busy: the pilotedge logger (pid %d, log %s) owns it; "
                             "leave out --port to go through it" % (port, state["pid"],
                                                                   state["db"]))
-    logger = Logger([port], args.db or logdb.default_path(), create_folder=args.db is None,
-                    control=False, command="%s --port %s" % (req["op"], port))
-    with logger:
+    return Logger([port], args.db or logdb.default_path(), create_folder=args.db is None,
+                  control=False, command="%s --port %s" % (op, port))
+
+
+def _standalone(args, req):
+    with standalone_logger(args, req["op"]) as logger:
         if req["op"] == "status":
-            _wait_for_telemetry(logger.ports[0])
-        return ops.execute(logger, req, _progress, _login())
+            wait_for_telemetry(logger.ports[0])
+        return ops.execute(logger, req, _progress, login())
 
 
-def _wait_for_telemetry(port):
+def wait_for_telemetry(port):
     deadline = time.monotonic() + _TELEMETRY_WAIT_S
     wanted = {u.number for u in port.units if u.kind != "board"}
     while not wanted <= set(port.latest) and time.monotonic() < deadline:

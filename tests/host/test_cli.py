@@ -98,6 +98,8 @@ def test_every_library_error_is_one_line_and_an_exit_status(error, monkeypatch, 
     assert err == "pilotedge fail: what went wrong | and where to look\n"
     if error.__name__ in USER_ERRORS:
         assert status == 2
+    elif error is errors.Refused:  # the board's refusal, as a refused command's
+        assert status == 1
     else:
         assert status > 2
 

@@ -14,7 +14,7 @@ from pilotedge import cli, ops
 from pilotedge.bench import Bench
 from pilotedge.errors import LinkError
 from pilotedge.logger import Logger
-from pilotedge.ops_cmd import _login
+from pilotedge.ops_cmd import login
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def check_audit(db, operator):
                      "result, reason, cmd_id FROM audit ORDER BY id")[:9]
     assert [a[5] for a in audit] == ["set", "set", "set", "mode", "dose", "ack", "batch",
                                      "dose", "batch"]
-    assert audit[0][:5] == ("alice", _login(), "cli", "sim", "v0")
+    assert audit[0][:5] == ("alice", login(), "cli", "sim", "v0")
     assert json.loads(audit[0][6]) == {"param": "temp_sp", "value": "34.5 degC"}
     assert {a[0] for a in audit[1:]} == {operator}
     assert [a[7] for a in audit] == ["done", "done", "rejected", "done", "done", "done",
@@ -155,7 +155,7 @@ def test_every_command_through_a_running_logger(bench, pty, env, tmp_path, pilot
         code, out, err = logger.stop(signal.SIGTERM)
     assert code == 0, err
     assert not (tmp_path / "line3.sqlite.logger.json").exists()
-    check_audit(db, _login())
+    check_audit(db, login())
     # Commands the host refused are audited too, unsent, with why (no such board: none).
     refused = rows(db, "SELECT command, result, reason FROM audit ORDER BY id")[9:]
     assert [r[:2] for r in refused] == [("set", "not sent"), ("dose", "not sent"),
@@ -172,7 +172,7 @@ def test_every_command_through_a_running_logger(bench, pty, env, tmp_path, pilot
 def test_every_command_standalone_on_its_port(bench, pty, env, tmp_path, pilotedge):
     db = tmp_path / "audit.sqlite"
     check_answers(technician_session(pilotedge, "--port", pty, "--db", db))
-    check_audit(db, _login())
+    check_audit(db, login())
     # A port a running logger owns is refused, naming the logger.
     logger = LoggerProcess(pty, "--db", tmp_path / "other.sqlite", env=env)
     try:
