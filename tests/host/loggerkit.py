@@ -17,9 +17,18 @@ import serial
 
 from pilotedge import codec
 from pilotproto import messages as m
+from pilotproto import schema
 
 SMOKE = Path(__file__).resolve().parents[1] / "sim" / "scenarios" / "smoke.toml"
 WAIT_S = 60.0
+
+
+def fields_of(msg, given):
+    """Every field of a board message: the given values, the rest 0 (a test names the
+    fields it is about; fields a later spec adds need not break it)."""
+    values = {f[0]: 0 for f in schema.FIELDS[codec.MESSAGE_IDS[msg]]}
+    values.update(given)
+    return values
 
 
 def wait_until(predicate, what="condition", timeout_s=WAIT_S):

@@ -2,6 +2,7 @@
 dashboard's command line; no board needed."""
 
 import pytest
+from loggerkit import fields_of
 
 from pilotedge import boardinfo, live
 from pilotedge.codec import MESSAGE_IDS, Frame
@@ -43,7 +44,7 @@ class Clock:
 
 def frame(msg, **fields):
     msg_id = MESSAGE_IDS[msg]
-    return Frame(msg_id, 0, 0, tuple(convert.to_raw(msg_id, fields)))
+    return Frame(msg_id, 0, 0, tuple(convert.to_raw(msg_id, fields_of(msg, fields))))
 
 
 def vessel(**over):

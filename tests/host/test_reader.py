@@ -6,15 +6,15 @@ import socket
 import threading
 
 import pytest
-from loggerkit import received, wait_until
+from loggerkit import fields_of, received, wait_until
 
 from pilotedge import codec, link
 from pilotedge.reader import Reader
 from pilotproto import messages as m
 
-VESSEL = {"unit": 0, "ph": 1.7, "temp": 35.0, "orp": 600, "ph_sp": 1.7, "temp_sp": 35.0,
-          "ph_mode": "AUTO", "temp_mode": "AUTO", "outputs": 0, "heater": 0,
-          "acid_total": 0.0, "base_total": 0.0, "sensor_ok": 7, "alarms": 0}
+VESSEL = fields_of("VESSEL", {"unit": 0, "ph": 1.7, "temp": 35.0, "orp": 600, "ph_sp": 1.7,
+                             "temp_sp": 35.0, "ph_mode": "AUTO", "temp_mode": "AUTO",
+                             "sensor_ok": 7})
 
 
 def heartbeat(seq, uptime):
