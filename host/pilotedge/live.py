@@ -77,6 +77,14 @@ class UnitState:
                 self._dose(board_time, fields["acid_total"], fields["base_total"])
         self._alarm_bits(fields.get("alarms", 0))
 
+    def calibration(self, f, now):
+        """A record the board told (a CAL message), newest first as the log's are; the
+        same kind's older one is no longer in force."""
+        stored = f["wall_time"] or now
+        c = {"sensor": f["kind"].lower(), "host_time": stored,
+             "expires": stored + f["life"] * 3600 if f["life"] else None}
+        self.calibrations = [c] + [x for x in self.calibrations if x["sensor"] != c["sensor"]]
+
     def _dose(self, t, acid, base):
         d = self.doses
         if d and t < d[-1][0]:
@@ -254,6 +262,11 @@ class LiveState:
         elif name == "LOG":
             f = what.fields()
             self._event(now, "%s LOG %s %s" % (b.name, f["level"], f["text"]))
+        elif name == "CAL":
+            f = codec.engineering(what)
+            u = b.units.get(f["unit"])
+            if u is not None and f["points"]:
+                u.calibration(f, now)
 
     def note(self, text):
         """A line of the view's own (a command's outcome) among the events."""
@@ -351,15 +364,22 @@ def dose_words(u, display):
 
 
 def calibration_words(u, now):
-    """The calibration in force, e.g. "cal ph 3 d old, expires in 27 d"; "cal n/a"."""
-    if not u.calibrations:
-        return "cal n/a"
-    c = u.calibrations[0]
-    age = (now - c["host_time"]) / DAY_S
-    expiry = ("expired" if c["expires"] and c["expires"] < now else
-              "expires in %.0f d" % ((c["expires"] - now) / DAY_S) if c["expires"] else
-              "no expiry")
-    return "cal %s %.0f d old, %s" % (c["sensor"], age, expiry)
+    """What the board says is calibrated (its cal bits, "!" expired; "uncalibrated") and the
+    newest record's age and expiry, e.g. "cal ph orp! acid, ph 3 d old, expires in 27 d"."""
+    bits = (u.fields or {}).get("cal")
+    words = []
+    if bits is not None:
+        kinds = [k.lower() + "!" * (bits >> 2 * n - 1 & 1)
+                 for n, k in sorted(s.ENUMS["CAL_KIND"].items()) if bits >> 2 * (n - 1) & 1]
+        words.append("cal " + " ".join(kinds) if kinds else "uncalibrated")
+    if u.calibrations:
+        c = u.calibrations[0]
+        age = (now - c["host_time"]) / DAY_S
+        expiry = ("expired" if c["expires"] and c["expires"] < now else
+                  "expires in %.0f d" % ((c["expires"] - now) / DAY_S) if c["expires"] else
+                  "no expiry")
+        words.append("%s%s %.0f d old, %s" % ("" if words else "cal ", c["sensor"], age, expiry))
+    return ", ".join(words) or "cal n/a"
 
 
 def spark(values, width):

@@ -93,7 +93,7 @@ def test_values_with_units_set_points_modes_and_outputs(state):
     feed(state, heartbeat(10.0), vessel(), canister())
     text = lines(state)
     assert text[0] == "v0 vessel  pH 1.712 sp 1.700 AUTO  T 35.02 degC sp 35.00 AUTO  ORP 512 mV"
-    assert text[1] == "  out acid,heater  heater 42%  cal n/a"
+    assert text[1] == "  out acid,heater  heater 42%  uncalibrated"
     assert "c0 canister  P 12.500 bar  shell 21.00 degC  ambient 20.00 degC" in text
     assert "  SOC 55.5 % (band)  IDLE  valve closed" in text
     assert all(len(line) <= 80 for line in text)
@@ -179,6 +179,24 @@ def test_notes_and_calibrations_from_the_log(state):
     u.calibrations.append({"sensor": "ph", "host_time": 1000.0 - 3 * 86400,
                            "expires": 1000.0 + 27 * 86400})
     assert live.calibration_words(u, 1000.0) == "cal ph 3 d old, expires in 27 d"
+
+
+def test_calibration_status_from_the_board_bits_and_its_records(state):
+    u = state.units()[0]
+    assert live.calibration_words(u, 1000.0) == "cal n/a"  # no telemetry, no record
+    now = 1.8e9
+    feed(state, heartbeat(1.0), vessel(cal=0))
+    assert live.calibration_words(u, now) == "uncalibrated"
+    feed(state, vessel(cal=0b1101))  # pH; ORP, expired
+    assert live.calibration_words(u, now) == "cal ph orp!"
+    day = 86400.0
+    feed(state, frame("CAL", unit=0, kind="ORP", points=1, wall_time=now - 40 * day,
+                      life=30 * 24))
+    feed(state, frame("CAL", unit=0, kind="PH", points=2, wall_time=now - 2 * day,
+                      life=30 * 24))
+    assert live.calibration_words(u, now) == "cal ph orp!, ph 2 d old, expires in 28 d"
+    assert [c["sensor"] for c in u.calibrations] == ["ph", "orp"]
+    assert any("heater 42%  cal ph orp!, ph " in x for x in lines(state))
 
 
 @pytest.mark.parametrize("text, request_", [
