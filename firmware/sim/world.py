@@ -16,7 +16,9 @@ from sim.devices import ADS1115, DS18B20, MAX31865, I2CBus, OneWireBus, SimPin, 
 from sim.signals import (
     ELECTRICAL,
     Actuator,
+    CurrentLoop,
     Fixed,
+    FlowMeter,
     NtcDivider,
     OrpElectrode,
     PhElectrode,
@@ -171,24 +173,25 @@ class World:
             self._params("plant", name))
         p = unit["pressure"]
         entry = self._board["sensors"][p]
-        self._analog(
-            p,
-            Ratiometric(
-                self,
-                self._seed_for(p),
-                self._params("sensors", p),
-                plant,
-                "pressure_bar",
-                self.supply,
-                entry["range_bar"],
-            ),
-        )
-        self._thermometer(unit["shell"], plant, "shell_c")
+        seed, params = self._seed_for(p), self._params("sensors", p)
+        if entry["kind"] == "current_ma":
+            self._analog(p, CurrentLoop(self, seed, params, plant, "pressure_bar", entry))
+        else:
+            self._analog(p, Ratiometric(self, seed, params, plant, "pressure_bar", self.supply,
+                                        entry["range_bar"]))
+        for role in ("shell", "shell2"):
+            if role in unit:
+                self._thermometer(unit[role], plant, "shell_c")
         if "ambient" in unit:
             self._thermometer(unit["ambient"], plant, "ambient_c")
+        if "flow" in unit:
+            f = unit["flow"]
+            self._analog(f, FlowMeter(self, self._seed_for(f), self._params("sensors", f), plant,
+                                      "port_nl_per_min", self.supply, self._board["sensors"][f]))
         actuators = []
         if "inlet" in unit:
-            actuators.append(self._actuator(unit["inlet"], plant, "inlet_open", None))
+            # The valve's open share of each step: a throttled inlet pulses within steps.
+            actuators.append(self._actuator(unit["inlet"], plant, "inlet_open", 1.0))
         self._units.append((plant, self.step_ms, actuators))
         self._traced.append((name, "canister", plant))
 

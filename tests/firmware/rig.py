@@ -21,9 +21,11 @@ _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 SIM_BOARD = _HERE + "/../../boards/sim/board.json"
 KEEP_FRAMES = 300  # the host keeps the newest frames only
 # The bench scenario the rig's world is built from: a room held at 22 degC, the unit kinds
-# of the spec.
+# of the spec, and the pressure transducer's noise (a few ADC codes: a frozen reading is a
+# stuck sensor to the canister monitor).
 _SCENARIO = {
     "ambient": {"mean_c": 22.0, "swing_k": 0.0},
+    "sensors": {"c0_pressure": {"noise": 0.005}},
     "unit_kinds": [[kind, section] for kind, section, _hello in m.UNIT_KINDS],
 }
 
@@ -48,6 +50,7 @@ class Plant:
         self.p_bar = 10.0
         self.shell_c = 25.0
         self.ambient_c = 22.0
+        self.port_nl_per_min = 0.0
 
     @property
     def orp_mv_she(self):

@@ -1,9 +1,11 @@
 """Stand-in for the port's machine module, for tools/bench/firmware.py only.
 
 The benchmark runs the real board HAL (firmware/hal/mcu.py) on an ESP32 board file; this
-module plays the chip under it. Pins keep their level, both ADS1115 answer each conversion
+module plays the chip under it. Pins keep their level, the ADS1115s answer each conversion
 from the table firmware.py computed (I2C.answers, key addr << 6 | MUX << 3 | PGA: the
-config bits 14-9 of the last write), the watchdog counts feeds, and the UART is the host
+config bits 14-9 of the last write) with the lowest bit toggling from read to read, as an
+input's noise does (a code frozen for seconds is a stuck sensor to the canister monitor),
+the watchdog counts feeds, and the UART is the host
 end that fw_runtime.py scripts (UART.script). Kept to what mcu.py calls, so the heap holds
 little besides the firmware.
 """
@@ -44,6 +46,7 @@ class I2C:
 
     def __init__(self, bus_id, scl=None, sda=None, freq=400000):
         self.config = {}  # addr -> the last config register write
+        self.noise = 0
 
     def writeto_mem(self, addr, reg, buf):
         c = self.config.get(addr)
@@ -54,9 +57,14 @@ class I2C:
 
     def readfrom_mem_into(self, addr, reg, buf):
         c = self.config[addr]
-        src = c if reg == 1 else self.answers[addr << 6 | c[0] >> 1 & 0x3F]
+        if reg == 1:
+            buf[0] = c[0]
+            buf[1] = c[1]
+            return
+        src = self.answers[addr << 6 | c[0] >> 1 & 0x3F]
+        self.noise ^= 1
         buf[0] = src[0]
-        buf[1] = src[1]
+        buf[1] = src[1] ^ self.noise
 
 
 SoftI2C = I2C
