@@ -128,6 +128,7 @@ _CANISTER = {
     "alloy_kg": _NUM,
     "shell_j_per_k": _NUM,
     "ua_w_per_k": _NUM,
+    "gas_l": _NUM | _OPT,
 }
 # The board-file schema entry of each unit kind of the spec (UNIT_KINDS; adding a kind:
 # firmware/units/README.md): its fields (numbers must be > 0), its sensor roles and the

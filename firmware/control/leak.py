@@ -17,7 +17,8 @@
 # control/soc.py's `deficit`.
 #
 # `rate` (percent of capacity per hour, + = loss) is the thermal estimate where the pressure
-# cannot judge, and the smaller of the two where it can: a leak shows in both. Estimates are
+# cannot judge, and the smaller of the two where it can: a leak shows in both (a rising
+# x_des counts as no loss: a leak would hold the pressure on the desorption branch). Estimates are
 # least-squares slopes over the last _N minutes, sampled once a minute; the window restarts
 # whenever the canister stops being isolated (the unit calls reset()). Samples are kept as
 # ints (J, 1e-5 of soc, mK), the slopes are taken in floats once a minute.
@@ -74,12 +75,15 @@ class Leak:
         self.pct = None
         if self._slope(self._t) <= 0:
             self.pct = -self._slope(self._x) * 0.06  # 1e-5 per minute -> percent per hour
+        pct = self.pct
+        if pct is not None and pct < 0.0:
+            pct = 0.0  # x_des rising: the bed sits in its loop, which no leak allows
         if self.thermal is None:
-            self.rate = self.pct
-        elif self.pct is None:
+            self.rate = pct
+        elif pct is None:
             self.rate = self.thermal
         else:
-            self.rate = min(self.thermal, self.pct)
+            self.rate = min(self.thermal, pct)
 
     def _slope(self, ring):
         # Least-squares slope of the window, per sample (oldest at _i).

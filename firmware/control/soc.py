@@ -8,11 +8,13 @@
 #   branches: soc in [x_abs(P, T), x_des(P, T)] (control/hydride.py), widened by the sensors'
 #   tolerances. Narrow at the ends of the isotherm, most of the range on the plateau.
 # - With a flow meter the gas is counted: soc = the count, its uncertainty growing with the
-#   meter's gain tolerance for every litre through it. At rest the count's band is cut to
-#   the rest bounds, which at an end of the isotherm corrects it to within them. A count
-#   above the rest bounds by more than its uncertainty is gas that left unmetered since the
-#   last correction: `deficit` reports it (a leak, or the meter). The count starts at the
-#   first rest.
+#   meter's gain tolerance for every litre through it. What the meter counts is the
+#   canister's whole inventory: the part held as gas in its free volume (gas_l, at P and
+#   T) is not in the bed, so a change of it is taken out of the count. At rest the count's
+#   band is cut to the rest bounds, which at an end of the isotherm corrects it to within
+#   them. A count above the rest bounds by more than its uncertainty is gas that left
+#   unmetered since the last correction: `deficit` reports it (a leak, or the meter). The
+#   count starts at the first rest.
 # - Without one (or before the count starts) only bounds: while the inlet is open gas may
 #   come in (hi = 1); with it closed and the bed settled it is not absorbing, so
 #   soc >= x_abs(P, T) always, and soc <= x_des(P, T) at rest.
@@ -32,13 +34,16 @@ _SOC_VALID_COUNTED = const(2)
 _T_TOL_C = const(0.5)  # shell temperature error allowed for (an uncalibrated NTC)
 _P_TOL = const(0.01)  # pressure error allowed for, of reading
 _GAIN_TOL = const(0.02)  # flow meter gain tolerance, of reading
+_NL_PER_BAR_L = const(269.58)  # ideal gas: NL per bar and L at 1 K (273.15 K / 1.01325 bar)
 
 
 class Soc:
-    def __init__(self, pct, capacity_nl, metered):
+    def __init__(self, pct, capacity_nl, metered, gas_l=0.0):
         self._pct = pct
         self.capacity_nl = capacity_nl
         self.metered = metered
+        self._gas_l = gas_l
+        self._gas_nl = None  # in the free volume at the last update
         self.lo = 0.0
         self.hi = 1.0
         self.count = None  # counted soc, None until the first rest
@@ -68,10 +73,13 @@ class Soc:
         if p_bar is None or t_c is None:
             self.valid = _SOC_VALID_INVALID
             return
+        free_nl = self._gas_l * p_bar * _NL_PER_BAR_L / (t_c + 273.15)
         if self.count is not None:
             cap = self.capacity_nl
+            gas_nl -= free_nl - self._gas_nl  # what went into (or came out of) the free volume
             self.count = min(max(self.count + gas_nl / cap, 0.0), 1.0)
             self.unc += (_GAIN_TOL * through_nl + unmetered_nl) / cap
+        self._gas_nl = free_nl
         if rest:
             lo, hi = self.rest_bounds(p_bar, t_c)
             if self.metered:

@@ -121,14 +121,15 @@ _FOLLOW_K = const(4.0)
 _FOLLOW_LN = const(0.007)
 _TWIN_TOL = const(500)  # centi-degC: foxBMS redundant temperature tolerance, 5 K [S89]
 _TWIN_MS = const(30000)
-# Early warning: the shell above charge_temp and at its rate within _ETA_S of t_msl.
+# Early warning: the shell past the middle of charge_temp and t_mol (a charge's throttle
+# keeps it below) and, at its rate, within _ETA_S of t_msl.
 _ETA_S = const(120)
 _ETA_MS = const(3000)
 _NO_ETA = const(65535)
 # Charge throttle: the inlet's share of each _WINDOW_MS from a PI on the shell estimate.
 _WINDOW_MS = const(10000)
 _KP = const(4.0)  # duty percent per K
-_KI = const(0.03)  # duty percent per K and s
+_KI = const(0.005)  # duty percent per K and s: little to wind up on the way to charge_temp
 # Isolation: the inlet closed and the line quiet for _SETTLE_S (residual gas absorbed, the
 # bed at rest); the flow meter's zero band; a leak alarm's on-delay; an inventory deficit
 # that counts.
@@ -169,7 +170,7 @@ class Canister(Unit):
         self._leak_alarm = Alarm(0, 0, _LEAK_MS, latch=True)
         pct = Pct(spec.get("alloy", "LaNi5"))
         capacity_nl = cfg["capacity"] / 10
-        self.soc = Soc(pct, capacity_nl, self._flow_in is not None)
+        self.soc = Soc(pct, capacity_nl, self._flow_in is not None, spec.get("gas_l", 0.0))
         heat_j_per_k = spec["alloy_kg"] * _J_PER_KG_K + spec["shell_j_per_k"]
         self.leak = Leak(pct, heat_j_per_k, spec["ua_w_per_k"], capacity_nl)
         self._pid = PID(_KP, _KI)
@@ -197,7 +198,7 @@ class Canister(Unit):
         self._p_sum = self._p_cnt = 0
         self._t_sum = self._t_cnt = 0
         self._a_sum = self._a_cnt = 0
-        self._gas = self._thru = self._rem = self._thru_rem = 0  # mNL, mNL*ms/min remainders
+        self._gas = self._rem = 0  # metered gas this second, mNL; remainder, mNL*ms/min
         self._inlet_on = False  # the inlet was open this second
         self._closed_s = self._quiet_s = 0
         self._since_rest_s = 0
@@ -227,7 +228,8 @@ class Canister(Unit):
             if self._p_check.update(mbar, _PERIOD_MS) == plausible.STUCK:
                 self.suspect = plausible.STUCK
             level = self.p_tiers.update(mbar, cfg["p_mol"], cfg["p_rsl"], cfg["p_msl"], _PERIOD_MS)
-            self._p_alarm(level)
+            self._p_level = self._tier_news(level, self._p_level, _EVENT_PRESSURE_HIGH, mbar,
+                                            cfg["p_mol"], cfg["p_rsl"])
         if not self.trip:
             if level == tiers.MSL:
                 self._latch(_EVENT_PRESSURE_HIGH, self.p_mbar, cfg["p_msl"])
@@ -245,18 +247,19 @@ class Canister(Unit):
         self._phase_ms = (self._phase_ms + _PERIOD_MS) % _WINDOW_MS
         self._drive_inlet()
 
-    def _p_alarm(self, level):
-        # PRESSURE_HIGH: RAISED as a warning at MOL, again as an alarm at RSL, CLEARED below
-        # MOL (the tiers' hysteresis keeps it from chattering).
-        was = self._p_level
-        if level != was and level < tiers.MSL:
-            self._p_level = level
-            if level > was:
-                sev = _SEVERITY_ALARM if level == tiers.RSL else _SEVERITY_WARNING
-                self._event(_EVENT_KIND_RAISED, _EVENT_PRESSURE_HIGH, sev, self.p_mbar,
-                            self.cfg["p_rsl" if level == tiers.RSL else "p_mol"])
-            elif level == tiers.OK:
-                self._event(_EVENT_KIND_CLEARED, _EVENT_PRESSURE_HIGH, _SEVERITY_WARNING)
+    def _tier_news(self, level, was, code, value, mol, rsl):
+        # PRESSURE_HIGH / SHELL_TEMP_HIGH: RAISED as a warning at MOL, again as an alarm at
+        # RSL, CLEARED below MOL (the tiers' hysteresis keeps it from chattering); MSL is
+        # the trip's. Returns the level now announced.
+        if level == was or level == tiers.MSL:
+            return was
+        if level > was:
+            rsl_level = level == tiers.RSL
+            sev = _SEVERITY_ALARM if rsl_level else _SEVERITY_WARNING
+            self._event(_EVENT_KIND_RAISED, code, sev, value, rsl if rsl_level else mol)
+        elif level == tiers.OK:
+            self._event(_EVENT_KIND_CLEARED, code, _SEVERITY_WARNING)
+        return level
 
     # -- the 10 Hz shell path ----------------------------------------------------------------
 
@@ -297,7 +300,8 @@ class Canister(Unit):
         if est is not None:
             self.est_cc = est
             level = self.t_tiers.update(est, cfg["t_mol"], cfg["t_rsl"], cfg["t_msl"], _SLOW_MS)
-            self._t_alarm(level)
+            self._t_level = self._tier_news(level, self._t_level, _EVENT_SHELL_TEMP_HIGH,
+                                            est * 10, cfg["t_mol"] * 10, cfg["t_rsl"] * 10)
             self._predict(est, lead.rate)
         twin = plausible.OK
         if self._t2_in is not None:
@@ -336,27 +340,15 @@ class Canister(Unit):
             sig.update(t, inp.fault)
         return sig.value if sig.ok else None
 
-    def _t_alarm(self, level):
-        was = self._t_level
-        if level != was and level < tiers.MSL:
-            self._t_level = level
-            if level > was:
-                sev = _SEVERITY_ALARM if level == tiers.RSL else _SEVERITY_WARNING
-                limit = self.cfg["t_rsl" if level == tiers.RSL else "t_mol"]
-                self._event(_EVENT_KIND_RAISED, _EVENT_SHELL_TEMP_HIGH, sev, self.est_cc * 10,
-                            limit * 10)
-            elif level == tiers.OK:
-                self._event(_EVENT_KIND_CLEARED, _EVENT_SHELL_TEMP_HIGH, _SEVERITY_WARNING)
-
     def _predict(self, est, rate):
-        # Seconds until t_msl at the present rate (centi-degC per minute); the early warning
-        # once the shell is above charge_temp and that is under _ETA_S.
+        # Seconds until t_msl at the present rate (centi-degC per minute), and the early
+        # warning.
         cfg = self.cfg
         eta = _NO_ETA
         if rate > 0 and est < cfg["t_msl"]:
             eta = min(_NO_ETA, (cfg["t_msl"] - est) * 60 // rate)
         self.eta_s = eta
-        warn = eta < _ETA_S and est > cfg["charge_temp"]
+        warn = eta < _ETA_S and 2 * est > cfg["charge_temp"] + cfg["t_mol"]
         news = self._eta_alarm.update(1 if warn else 0, _SLOW_MS)
         if news == RAISED:
             self.alarms |= _ETA_BIT
@@ -367,7 +359,7 @@ class Canister(Unit):
             self._event(_EVENT_KIND_CLEARED, _EVENT_TRIP_PREDICTED, _SEVERITY_WARNING)
 
     def _count_flow(self, now_ms):
-        # The line's flow into the count (ints, remainders kept): net gas and gas through.
+        # The line's flow into the count (ints, the remainder kept).
         f = self._flow_in.read(now_ms)
         if not self.flow.update(f, self._flow_in.fault):
             return
@@ -376,10 +368,6 @@ class Canister(Unit):
         q = x // 60000
         self._rem = x - q * 60000
         self._gas += q
-        x = abs(mnl) * _SLOW_MS + self._thru_rem
-        q = x // 60000
-        self._thru_rem = x - q * 60000
-        self._thru += q
 
     # -- once a second -----------------------------------------------------------------------
 
@@ -394,8 +382,7 @@ class Canister(Unit):
         metered = self._flow_in is not None
         flowing = metered and (not self.flow.ok or not -_ZERO_MNL <= self._gas * 60 <= _ZERO_MNL)
         gas_nl = self._gas / 1000 if flowing else 0.0
-        thru_nl = self._thru / 1000 if flowing else 0.0
-        self._gas = self._thru = 0
+        self._gas = 0
         inlet = self._inlet_on
         self._inlet_on = False
         self._closed_s = 0 if inlet or self.valve_cmd else self._closed_s + 1
@@ -408,7 +395,7 @@ class Canister(Unit):
         if self._flow_in is not None and not self.flow.ok:
             soc.count = None  # nothing counts the gas now: bounds until the next rest
         zero_nl = 0.0 if rest or flowing else _ZERO_MNL / 60000
-        soc.update(p_bar, t_c, gas_nl, thru_nl, zero_nl, inlet, settled, rest)
+        soc.update(p_bar, t_c, gas_nl, abs(gas_nl), zero_nl, inlet, settled, rest)
         self._since_rest_s += 1
         if rest:
             if soc.deficit >= _DEFICIT:
@@ -427,6 +414,8 @@ class Canister(Unit):
         self._leak_update(leak)
         if self.valve_cmd:
             self._throttle(1.0)
+        else:
+            self.duty = 0
         falling = self._p_last is not None and p_bar is not None and p_bar < self._p_last - 0.02
         self._p_last = p_bar
         self._update_state(flowing and self.flow_mnl < 0 or not metered and falling)
@@ -595,7 +584,7 @@ class Canister(Unit):
         t[_CANISTER_SHELL_EST] = self.est_cc
         t[_CANISTER_SHELL2_TEMP] = self.shell2_cc
         t[_CANISTER_FLOW] = clamp16(self.flow_mnl // 10)
-        t[_CANISTER_INLET_DUTY] = self.duty if self.valve_cmd else 0
+        t[_CANISTER_INLET_DUTY] = self.duty
         t[_CANISTER_TRIP_ETA] = self.eta_s
         rate = self.leak.rate
         t[_CANISTER_LEAK] = 0 if rate is None else clamp16(int(rate * 100))
