@@ -2,19 +2,22 @@
 #
 # A thermometer clamped to a canister's shell follows it with a first-order lag tau (the
 # board file's tau_s: 20 s for an NTC under a clamp): its reading y obeys tau dy/dt = x - y,
-# so the shell is at x = y + tau dy/dt. The derivative is taken through a first-order filter
-# of time constant tf (a rate term, not an observer): the estimate is y through the lead-lag
-# (1 + tau s) / (1 + tf s), which follows the true value with the lag tf (2 s) instead of
-# tau, at the price of amplifying the reading's noise up to tau / tf times. `rate` is the
-# filtered derivative, smoothed again over _RATE_MS for predicting when a limit is reached.
+# so the shell is at x = y + tau dy/dt. The reading goes through two first-order filters of
+# time constant tf in series (f1, then f2): the estimate f2 + tau (f1 - f2) / tf is y through
+# (1 + tau s) / (1 + tf s)^2 (a rate term, not an observer), which follows the true value
+# with the lag 2 tf (3 s) instead of tau. The second filter is what keeps the reading's
+# noise from being amplified tau / tf times at high frequencies, as a single lead-lag does
+# (a noisy estimate near its limit trips seconds early through the tiers' debounce). `rate`
+# is the filtered derivative (f1 - f2) / tf, smoothed again over _RATE_MS for predicting
+# when a limit is reached.
 #
-# Ints: centi-degC in and out, the filter state in 1/16 of that (rounded both ways, so slow
-# changes neither vanish nor bias it). Nothing allocates.
+# Ints: centi-degC in and out, the filter states in 1/16 of that (rounded both ways, so slow
+# changes neither vanish nor bias them). Nothing allocates.
 
 from compat import const
 
 _SUB = const(16)  # filter state resolution: 1/16 centi-degC
-_TF_MS = const(2000)
+_TF_MS = const(1500)
 _RATE_MS = const(10000)
 _HOLD_MS = const(2000)  # a reading unchanged this long is a new sample all the same
 _MAX_DT_MS = const(20000)  # keeps the products small ints after a long gap
@@ -22,12 +25,12 @@ _MAX_DT_MS = const(20000)  # keeps the products small ints after a long gap
 
 class Lead:
     def __init__(self, tau_ms):
-        # gain16 = (tau - tf) / tf in 1/16: the lead only where the sensor lags more than tf.
-        self._gain16 = max(0, (tau_ms - _TF_MS) * _SUB // _TF_MS)
+        # gain16 = tau / tf in 1/16: the lead only where the sensor lags more than 2 tf.
+        self._gain16 = tau_ms * _SUB // _TF_MS if tau_ms > 2 * _TF_MS else 0
         self.reset()
 
     def reset(self):
-        self._f = None  # the reading through the tf filter, 1/16 centi-degC
+        self._f1 = self._f2 = None  # the reading through one and two tf filters, 1/16 cC
         self._dt = 0  # ms since the last sample
         self.rate = 0  # centi-degC per minute
         self.value = None  # the estimate, centi-degC
@@ -43,17 +46,21 @@ class Lead:
         self._dt = 0
         self.y = y
         y16 = y * _SUB
-        f = self._f
-        if f is None:
-            f = y16
+        f1, f2 = self._f1, self._f2
+        if f1 is None:
+            f1 = f2 = y16
         else:
-            f += _round_div((y16 - f) * dt_ms, _TF_MS + dt_ms)
-        self._f = f
-        d16 = y16 - f  # tf dy/dt
+            f1 += _round_div((y16 - f1) * dt_ms, _TF_MS + dt_ms)
+            f2 += _round_div((f1 - f2) * dt_ms, _TF_MS + dt_ms)
+        self._f1, self._f2 = f1, f2
+        d16 = f1 - f2  # tf dy/dt, filtered
         # rate: dy/dt = d / tf, in centi-degC per minute, smoothed.
-        raw = _round_div(d16 * 3750, _TF_MS)  # 60000 / 16 = 3750
+        raw = _round_div(d16 * (60000 // _SUB), _TF_MS)
         self.rate += _round_div((raw - self.rate) * dt_ms, _RATE_MS + dt_ms)
-        self.value = y + _round_div(d16 * self._gain16, _SUB * _SUB)
+        if self._gain16:
+            self.value = _round_div(f2 + _round_div(d16 * self._gain16, _SUB), _SUB)
+        else:
+            self.value = y
         return self.value
 
 

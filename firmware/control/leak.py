@@ -18,10 +18,11 @@
 #
 # `rate` (percent of capacity per hour, + = loss) is the thermal estimate where the pressure
 # cannot judge, and the smaller of the two where it can: a leak shows in both (a rising
-# x_des counts as no loss: a leak would hold the pressure on the desorption branch). Estimates are
-# least-squares slopes over the last _N minutes, sampled once a minute; the window restarts
-# whenever the canister stops being isolated (the unit calls reset()). Samples are kept as
-# ints (J, 1e-5 of soc, mK), the slopes are taken in floats once a minute.
+# x_des counts as no loss: a leak would hold the pressure on the desorption branch).
+# Estimates are least-squares slopes over the last _N minutes of minute means (the sensors'
+# noise averaged over the minute); the window restarts whenever the canister stops being
+# isolated (the unit calls reset()). Samples are kept as ints (J, 1e-5 of soc, mK), the
+# slopes are taken in floats once a minute.
 
 from compat import const
 from control.hydride import DES
@@ -31,11 +32,14 @@ _J_PER_NL = const(1374.0)  # desorption heat per normal litre: 30.8 kJ/mol / 22.
 
 
 class Leak:
-    def __init__(self, pct, heat_j_per_k, ua_w_per_k, capacity_nl):
+    def __init__(self, pct, heat_j_per_k, ua_w_per_k, capacity_nl, tau_s=0.0):
+        # tau_s: the shell sensor's lag, taken out of its minute means (its reading trails
+        # a cooling shell by tau x rate, which would bend x_des as the rate changes).
         self._pct = pct
         self._c = heat_j_per_k
         self._ua = ua_w_per_k
         self.capacity_nl = capacity_nl
+        self._tau_s = tau_s
         self._q = [0] * _N  # unexplained heat so far, J
         self._x = [0] * _N  # x_des, 1e-5
         self._t = [0] * _N  # shell temperature, mK
@@ -46,6 +50,8 @@ class Leak:
         self._i = 0  # where the next goes
         self._heat_in = 0.0  # J from the room since the window started
         self._s = 0  # seconds into this minute
+        self._t_sum = self._p_sum = 0.0
+        self._t_last = None  # the last minute's mean shell temperature
         self.thermal = None
         self.pct = None
         self.rate = None
@@ -55,10 +61,18 @@ class Leak:
         # sensor, no thermal estimate), pressure in bar.
         if ambient_c is not None:
             self._heat_in += self._ua * (ambient_c - t_c) * dt_s
+        self._t_sum += t_c
+        self._p_sum += p_bar
         self._s += 1
         if self._s < 60:
             return
+        t_c = mean = self._t_sum / 60
+        p_bar = self._p_sum / 60
+        if self._t_last is not None:
+            t_c += self._tau_s * (mean - self._t_last) / 60
+        self._t_last = mean
         self._s = 0
+        self._t_sum = self._p_sum = 0.0
         i = self._i
         self._q[i] = int(self._c * t_c - self._heat_in)
         self._x[i] = int(self._pct.soc(DES, p_bar, t_c) * 100000)

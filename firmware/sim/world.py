@@ -247,8 +247,9 @@ class World:
 
     # ---- truth trace -----------------------------------------------------------------------
 
-    def start_trace(self, path):
-        """Record the truth into path (appending) and its legend into path + ".json"."""
+    def start_trace(self, path, every_ms=1):
+        """Record the truth into path (appending) and its legend into path + ".json"; plant
+        steps and samples at most once per every_ms."""
         sensors = list(self.sensors)
         for i, name in enumerate(sensors):
             self.sensors[name].trace_id = i
@@ -263,7 +264,7 @@ class World:
             "pins": self._pin_names,
             "outputs": {name: e["pin"] for name, e in outputs.items()},
         }
-        self.trace = Trace(path, legend)
+        self.trace = Trace(path, legend, every_ms)
 
     # ---- time ------------------------------------------------------------------------------
 
@@ -289,7 +290,7 @@ class World:
                 a.apply(end, step)
             plant.ambient_c = self.ambient.at(end / 1000.0)
             plant.step(step / 1000.0)
-            if trace is not None:
+            if trace is not None and end % trace.every_ms == 0:
                 trace.plant(i - 1, end, plant, plant.TRACE)
         self.plant_ms = end
         events = self._events

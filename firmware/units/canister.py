@@ -172,7 +172,8 @@ class Canister(Unit):
         capacity_nl = cfg["capacity"] / 10
         self.soc = Soc(pct, capacity_nl, self._flow_in is not None, spec.get("gas_l", 0.0))
         heat_j_per_k = spec["alloy_kg"] * _J_PER_KG_K + spec["shell_j_per_k"]
-        self.leak = Leak(pct, heat_j_per_k, spec["ua_w_per_k"], capacity_nl)
+        self.leak = Leak(pct, heat_j_per_k, spec["ua_w_per_k"], capacity_nl,
+                         self._t_in.tau_ms / 1000)
         self._pid = PID(_KP, _KI)
         self.trip = state.trip(self.name, _EVENT_TRIP)  # latched cause (EVENT code), 0 = none
         if self.trip:

@@ -20,8 +20,12 @@ Capabilities:
     flash_cut        cut the power in the middle of a flash write     rig.flash_cut()
     line_noise       corrupt bytes on the board-to-host line          rig.line_noise()
     time_preset      start the board as if it had been up a long time  @pytest.mark.preset
+    fast_time        run the board's clock faster than real time       @pytest.mark.preset(speed=)
+                     and its plants in finer steps                    @pytest.mark.preset(step_ms=)
+    canister_plant   heat, fill or leak the canister, fail its regulator  rig.canister()
 """
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -31,10 +35,11 @@ from mpremote.transport_serial import SerialTransport
 from hil import Board
 from pilotedge import deploy
 from pilotedge.bench import Bench
+from pilotedge.bench.scenario import load as load_scenario
 
 RIGS = Path(__file__).resolve().parent / "rigs"
 CAPABILITIES = ("sensor_fault", "pressure_source", "output_readback", "truth", "flash_cut",
-                "line_noise", "time_preset")
+                "line_noise", "time_preset", "fast_time", "canister_plant")
 # The rig controller calls a real rig needs for each capability it claims (None: the bench
 # alone can do it).
 CALLS = {
@@ -45,6 +50,8 @@ CALLS = {
     "flash_cut": None,
     "line_noise": None,
     "time_preset": None,
+    "fast_time": None,
+    "canister_plant": None,
 }
 
 
@@ -99,15 +106,22 @@ class BenchRig(Rig):
     """The virtual bench: a fresh simulated board per test, every capability."""
 
     def __init__(self, spec, workdir, **presets):
-        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) a test asked for.
+        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) and speed a test
+        # asked for.
         Rig.__init__(self, spec)
         self.capabilities = set(CAPABILITIES)
         scenario = Path(spec["file"]).parent / spec["scenario"]
         # deploy = "mpremote": each board starts with a bare flash and gets the firmware by
         # `pilotedge deploy` through its REPL, as a board on a rig does before its suite.
         mpremote = spec.get("deploy") == "mpremote"
-        self.bench = Bench(scenario, speed=spec.get("speed", 20), workdir=workdir, fresh=True,
-                           trace=True, deploy=not mpremote, **presets)
+        speed = presets.pop("speed", spec.get("speed", 20))
+        scenario = load_scenario(scenario)
+        if "step_ms" in presets:  # finer plant steps: a trip's latency measured to them
+            scenario = dataclasses.replace(
+                scenario, board_json=dict(scenario.board_json, step_ms=presets.pop("step_ms")))
+        self.boot_ms = 0  # simulated time of the board's last power-on: its uptime's origin
+        self.bench = Bench(scenario, speed=speed, workdir=workdir, fresh=True, trace=True,
+                           deploy=not mpremote, on_event=self._on_event, **presets)
         self.bench.start()
         board = self.bench.boards[0]
         self.protocol_port = board.protocol_port
@@ -117,6 +131,10 @@ class BenchRig(Rig):
 
     def close(self):
         self.bench.stop()
+
+    def _on_event(self, board, event):
+        if event["event"] == "boot":
+            self.boot_ms = event["now_ms"]
 
     def sensor_fault(self, sensor, kind):
         """kind: "open", "short", "stuck" or "ok"."""
@@ -136,6 +154,30 @@ class BenchRig(Rig):
 
     def truth(self):
         return self.bench.trace(0)
+
+    # -- the canister's plant (canister_plant): what a test does to the gas and the room ----
+
+    def canister(self, canister, room_c=None, regulator_failure=False, leak_nml_per_min=None,
+                 **state):
+        """The room at room_c, the supply regulator failed high, a leak (NmL/min at the
+        plant's reference pressure), or the plant's state set (soc=...)."""
+        if room_c is not None:
+            self.bench.inject(0, "set", target="ambient",
+                              values={"mean_c": room_c, "swing_k": 0.0})
+        if regulator_failure:
+            self.bench.inject(0, "regulator_failure", target=canister)
+        if leak_nml_per_min is not None:
+            self.bench.inject(0, "leak", target=canister, nml_per_min=leak_nml_per_min)
+        if state:
+            self.bench.inject(0, "set", target=canister, values=state)
+
+    def plant(self, canister):
+        """The canister plant's state now (pressure_bar, shell_c, soc, ...)."""
+        return self.bench.state(0)["plants"][canister]
+
+    def sim_ms_at(self, uptime_s):
+        """The simulated time (truth trace ms) of a board uptime (s, an EVENT's stamp)."""
+        return self.boot_ms + uptime_s * 1000.0
 
     def sim_ms(self):
         return self.bench.state(0)["now_ms"]
