@@ -199,7 +199,7 @@ class Canister(Unit):
         self._p_sum = self._p_cnt = 0
         self._t_sum = self._t_cnt = 0
         self._a_sum = self._a_cnt = 0
-        self._gas = self._rem = 0  # metered gas this second, mNL; remainder, mNL*ms/min
+        self._gas = 0  # metered gas this second, mNL/min x ms
         self._inlet_on = False  # the inlet was open this second
         self._closed_s = self._quiet_s = 0
         self._since_rest_s = 0
@@ -360,15 +360,12 @@ class Canister(Unit):
             self._event(_EVENT_KIND_CLEARED, _EVENT_TRIP_PREDICTED, _SEVERITY_WARNING)
 
     def _count_flow(self, now_ms):
-        # The line's flow into the count (ints, the remainder kept).
+        # The line's flow into this second's count (ints).
         f = self._flow_in.read(now_ms)
         if not self.flow.update(f, self._flow_in.fault):
             return
         mnl = self.flow_mnl = int(self.flow.value * 1000)
-        x = mnl * _SLOW_MS + self._rem
-        q = x // 60000
-        self._rem = x - q * 60000
-        self._gas += q
+        self._gas += mnl * _SLOW_MS
 
     # -- once a second -----------------------------------------------------------------------
 
@@ -381,8 +378,11 @@ class Canister(Unit):
         # The meter's mean over the second within its zero band counts as no flow: what
         # may have passed there only widens the count's bounds, unless at rest.
         metered = self._flow_in is not None
-        flowing = metered and (not self.flow.ok or not -_ZERO_MNL <= self._gas * 60 <= _ZERO_MNL)
-        gas_nl = self._gas / 1000 if flowing else 0.0
+        # (Its mean in mNL/min is _gas / 1000: whole mNL a second would be 60 mNL/min steps,
+        # and a meter's noise at zero would look like flow.)
+        flowing = metered and (not self.flow.ok
+                               or not -_ZERO_MNL * 1000 <= self._gas <= _ZERO_MNL * 1000)
+        gas_nl = self._gas / 60000000 if flowing else 0.0
         self._gas = 0
         inlet = self._inlet_on
         self._inlet_on = False

@@ -21,7 +21,8 @@ Capabilities:
     line_noise       corrupt bytes on the board-to-host line          rig.line_noise()
     time_preset      start the board as if it had been up a long time  @pytest.mark.preset
     fast_time        run the board's clock faster than real time       @pytest.mark.preset(speed=)
-                     and its plants in finer steps                    @pytest.mark.preset(step_ms=)
+                     its plants in finer steps                        @pytest.mark.preset(step_ms=)
+                     its truth trace thinned for hours of it         @pytest.mark.preset(trace_ms=)
     canister_plant   heat, fill or leak the canister, fail its regulator  rig.canister()
 """
 
@@ -120,7 +121,8 @@ class BenchRig(Rig):
             scenario = dataclasses.replace(
                 scenario, board_json=dict(scenario.board_json, step_ms=presets.pop("step_ms")))
         self.boot_ms = 0  # simulated time of the board's last power-on: its uptime's origin
-        self.bench = Bench(scenario, speed=speed, workdir=workdir, fresh=True, trace=True,
+        trace = presets.pop("trace_ms", True)  # a long test's truth: a step a second
+        self.bench = Bench(scenario, speed=speed, workdir=workdir, fresh=True, trace=trace,
                            deploy=not mpremote, on_event=self._on_event, **presets)
         self.bench.start()
         board = self.bench.boards[0]

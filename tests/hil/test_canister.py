@@ -136,7 +136,7 @@ def test_a_pressure_sensor_fault_trips_and_closes_the_inlet(rig, board, kind):
 
 
 @pytest.mark.needs("canister_plant", "truth", "fast_time")
-@pytest.mark.preset(speed=0)  # as fast as the host can: 1.5 simulated hours
+@pytest.mark.preset(speed=0, trace_ms=1000)  # as fast as the host can: 1.5 simulated hours
 def test_a_leak_from_an_isolated_canister_is_found_within_an_hour(rig, board):
     _spec, c0 = _canister_ready(rig, board)
     board_seconds(board, 1800)  # isolated and settled, the detector's window full
@@ -156,7 +156,7 @@ def test_a_leak_from_an_isolated_canister_is_found_within_an_hour(rig, board):
 
 
 @pytest.mark.needs("truth", "fast_time")
-@pytest.mark.preset(speed=0)  # a charge from 40 % takes simulated hours
+@pytest.mark.preset(speed=0, trace_ms=1000)  # a charge from 40 % takes simulated hours
 def test_a_full_charge_holds_the_shell_below_its_warning_and_never_trips(rig, board):
     _spec, c0 = _canister_ready(rig, board)
     events = board.listen("EVENT")
