@@ -39,6 +39,7 @@ from pathlib import Path
 import serial
 
 from pilotedge.bench import Bench
+from pilotedge.bench.scenario import load
 from pilotedge.codec import StreamDecoder
 from pilotproto import messages as m
 
@@ -103,14 +104,22 @@ class Watch:
         return None
 
 
-def _start(scenario, work, trace=True):
+def _case(scenario, work, drive, trace=True):
+    """drive(bench, watch) on a fresh bench board of that scenario, then 5 simulated s more;
+    (what drive returned, the truth trace, the Watch)."""
     holder = {}
     bench = Bench(SCENARIOS / scenario, speed=0, workdir=work, fresh=True, trace=trace,
                   on_event=lambda b, e: holder["watch"].on_event(b, e)
                   if "watch" in holder else None)
     bench.start()
     watch = holder["watch"] = Watch(bench)
-    return bench, watch
+    try:
+        result = drive(bench, watch)
+        _until(bench, _now_s(bench) + 5)
+        return result, bench.trace(0), watch
+    finally:
+        watch.close()
+        bench.stop()
 
 
 def _until(bench, sim_s):
@@ -151,11 +160,7 @@ def safe_at(edges, off_level, after_ms):
 
 
 def pressure_trip(work):
-    bench, watch = _start("canister_trips.toml", work)
-    try:
-        board = bench.scenario.board
-        inlet = board["units"]["canisters"][0]["inlet"]
-        off = 0 if board["outputs"][inlet]["active_high"] else 1
+    def drive(bench, watch):
         bench.inject(0, "set", target="c0", values={"soc": 0.98})
         _until(bench, 30)
         bench.inject(0, "command", unit="c0", verb="VALVE", arg0=1)
@@ -163,12 +168,12 @@ def pressure_trip(work):
         seen = len(watch.events)
         bench.inject(0, "regulator_failure", target="c0")
         bench.inject(0, "valve_stuck_open", target=inlet)
-        trip = watch.wait_event("TRIP", seen)
-        _until(bench, _now_s(bench) + 5)
-        trace = bench.trace(0)
-    finally:
-        watch.close()
-        bench.stop()
+        return watch.wait_event("TRIP", seen)
+
+    board = load(SCENARIOS / "canister_trips.toml").board
+    inlet = board["units"]["canisters"][0]["inlet"]
+    off = 0 if board["outputs"][inlet]["active_high"] else 1
+    trip, trace, watch = _case("canister_trips.toml", work, drive)
     plant = trace.plant("c0")
     rsl = crossing(plant["t_ms"], plant["pressure_bar"], 22.0)
     msl = crossing(plant["t_ms"], plant["pressure_bar"], 28.0)
@@ -183,17 +188,13 @@ def pressure_trip(work):
 
 
 def temperature_trip(work, room_c):
-    bench, watch = _start("canister_trips.toml", work)
-    try:
+    def drive(bench, watch):
         _until(bench, 60)
         seen = len(watch.events)
         bench.inject(0, "set", target="ambient", values={"mean_c": room_c, "swing_k": 0.0})
-        trip = watch.wait_event("TRIP", seen)
-        _until(bench, _now_s(bench) + 5)
-        trace = bench.trace(0)
-    finally:
-        watch.close()
-        bench.stop()
+        return watch.wait_event("TRIP", seen)
+
+    trip, trace, watch = _case("canister_trips.toml", work, drive)
     plant = trace.plant("c0")
     if trip is None or trip["limit"] != 65.0:
         raise SystemExit("canister.py: the fire at %g degC tripped %s" % (room_c, trip))
@@ -208,8 +209,7 @@ def temperature_trip(work, room_c):
 
 
 def leak(work, warming):
-    bench, watch = _start("canister_leak.toml", work, trace=1000)
-    try:
+    def drive(bench, watch):
         if not warming:  # the coldest moment 12 h after the warmest: cooling fastest at 1 h
             bench.inject(0, "set", target="ambient", values={"peak_s": 25200.0 - 43200.0})
         _until(bench, 3600)
@@ -220,14 +220,12 @@ def leak(work, warming):
         start_s = _now_s(bench)
         seen = len(watch.events)
         bench.inject(0, "leak", target="c0", nml_per_min=nml)
-        deadline = start_s + 3 * 3600
         found = None
-        while found is None and _now_s(bench) < deadline:
+        while found is None and _now_s(bench) < start_s + 3 * 3600:
             found = watch.wait_event("LEAK", seen, timeout=1.0)
-        trace = bench.trace(0)
-    finally:
-        watch.close()
-        bench.stop()
+        return found, start_s, state["pressure_bar"]
+
+    (found, start_s, bar), trace, watch = _case("canister_leak.toml", work, drive, trace=1000)
     plant = trace.plant("c0")
     if found is None:
         print("leak (room %s): not found within 3 h" % ("warming" if warming else "cooling"))
@@ -239,20 +237,15 @@ def leak(work, warming):
     pct = (leaked[i1] - leaked[i0]) / CAPACITY_NL * 100 / ((t[i1] - t[i0]) / 3.6e6)
     minutes = (found_ms - start_s * 1000) / 60000.0
     print("leak (room %s): true %.2f %%/h at %.1f bar found after %.1f min (its estimate "
-          "%.2f %%/h)" % ("warming" if warming else "cooling", pct, state["pressure_bar"],
+          "%.2f %%/h)" % ("warming" if warming else "cooling", pct, bar,
                           minutes, found["value"]))
     return minutes, pct
 
 
 def week(work, days):
-    bench, watch = _start("canister_week.toml", work, trace=1000)
     t0 = time.monotonic()
-    try:
-        _until(bench, days * 86400)
-        trace = bench.trace(0)
-    finally:
-        watch.close()
-        bench.stop()
+    _, trace, watch = _case("canister_week.toml", work,
+                            lambda bench, watch: _until(bench, days * 86400), trace=1000)
     wall = time.monotonic() - t0
     plant = trace.plant("c0")
     t, soc = plant["t_ms"], plant["soc"]
