@@ -388,8 +388,12 @@ class Canister(Unit):
         self._inlet_on = False
         self._closed_s = 0 if inlet or self.valve_cmd else self._closed_s + 1
         self._quiet_s = 0 if flowing else self._quiet_s + 1
-        settled = self._closed_s >= _SETTLE_S
-        rest = settled and self._quiet_s >= _SETTLE_S
+        closed = self._closed_s >= _SETTLE_S
+        quiet = self._quiet_s >= _SETTLE_S
+        # A metered line quiet that long is a bed at rest even with the inlet open (full at
+        # the supply's pressure): P and T bound it, and a charge ends with a count.
+        settled = closed or metered and quiet
+        rest = settled and quiet
         capacity_nl = cfg["capacity"] / 10
         soc = self.soc
         soc.capacity_nl = self.leak.capacity_nl = capacity_nl
@@ -405,7 +409,8 @@ class Canister(Unit):
                 self._leak_value = int(soc.deficit * 360000000 / self._since_rest_s)
             self._since_rest_s = 0
         leak = None
-        if rest and p_bar is not None and t_c is not None:
+        if rest and closed and p_bar is not None and t_c is not None:
+            # Isolated: the supply neither holds the pressure nor feeds a leak.
             self.leak.update(t_c, amb_c, p_bar, 1.0)
             leak = self.leak.rate
             self._follows(p_bar, t_c)
