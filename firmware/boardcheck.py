@@ -69,7 +69,14 @@ _ADC = {"bus": _STR, "addr": _INT, "sps": _INT | _OPT}
 _ADS_INPUT = {"driver": _STR, "adc": _STR, "channel": _STR, "fsr_mv": _INT}
 _SENSORS = {
     "ads1115": dict(
-        _ADS_INPUT, kind=_STR, supply_channel=_STR | _OPT, range_bar=_LIST | _OPT
+        _ADS_INPUT,
+        kind=_STR,
+        supply_channel=_STR | _OPT,
+        range_bar=_LIST | _OPT,
+        rate_hz=_INT | _OPT,
+        shunt_ohm=_NUM | _OPT,
+        out_mv=_LIST | _OPT,
+        range_nl_per_min=_LIST | _OPT,
     ),
     "ntc": dict(
         _ADS_INPUT,
@@ -79,8 +86,9 @@ _SENSORS = {
         beta_k=_NUM,
         sh=_LIST | _OPT,
         ntc_side=_STR | _OPT,
+        tau_s=_NUM | _OPT,
     ),
-    "ds18b20": {"driver": _STR, "bus": _STR, "rom": _STR | _OPT},
+    "ds18b20": {"driver": _STR, "bus": _STR, "rom": _STR | _OPT, "tau_s": _NUM | _OPT},
     "max31865": {
         "driver": _STR,
         "bus": _STR,
@@ -89,9 +97,11 @@ _SENSORS = {
         "r0_ohm": _NUM,
         "wires": _INT,
         "filter_hz": _INT | _OPT,
+        "tau_s": _NUM | _OPT,
     },
 }
-_ADS_KINDS = const(("ph_mv", "orp_mv", "ratiometric"))
+_ADS_KINDS = const(("ph_mv", "orp_mv", "ratiometric", "current_ma", "flow"))
+_PRESSURE_KINDS = const(("ratiometric", "current_ma"))
 _TEMP_DRIVERS = const(("ds18b20", "max31865", "ntc"))
 _ORP_REFS = const(("agcl_sat", "agcl_3.5m", "agcl_3m"))
 _OUTPUT = {"pin": _STR, "active_high": _BOOL, "deadman_ms": _INT, "window_ms": _INT | _OPT}
@@ -114,8 +124,15 @@ _CANISTER = {
     "name": _STR,
     "pressure": _STR,
     "shell": _STR,
+    "shell2": _STR | _OPT,
     "ambient": _STR | _OPT,
+    "flow": _STR | _OPT,
     "inlet": _STR | _OPT,
+    "alloy": _STR | _OPT,
+    "alloy_kg": _NUM,
+    "shell_j_per_k": _NUM,
+    "ua_w_per_k": _NUM,
+    "gas_l": _NUM | _OPT,
 }
 # The board-file schema entry of each unit kind of the spec (UNIT_KINDS; adding a kind:
 # firmware/units/README.md): its fields (numbers must be > 0), its sensor roles and the
@@ -129,11 +146,17 @@ _UNIT_SCHEMAS = {
     ),
     "canister": (
         _CANISTER,
-        {"pressure": "ratiometric", "shell": "temp", "ambient": "temp"},
+        {"pressure": "pressure", "shell": "temp", "shell2": "temp", "ambient": "temp",
+         "flow": "flow"},
         {"inlet": False},
     ),
 }
-_HW_LIMITS = {"heater_max_pct": _NUM, "pump_max_duty_pct": _NUM, "pressure_msl_max_bar": _NUM}
+_HW_LIMITS = {
+    "heater_max_pct": _NUM,
+    "pump_max_duty_pct": _NUM,
+    "pressure_msl_max_bar": _NUM,
+    "shell_msl_max_c": _NUM | _OPT,
+}
 
 
 def _fail(path, message):
@@ -229,6 +252,7 @@ def validate(board):
         if not 0 <= limits[key] <= 100:
             _fail("hw_limits." + key, "must be within 0 ... 100")
     _positive(limits["pressure_msl_max_bar"], "hw_limits.pressure_msl_max_bar")
+    _positive(limits.get("shell_msl_max_c", 1), "hw_limits.shell_msl_max_c")
     if "pins" in board:
         _pins(board)
 
@@ -270,11 +294,27 @@ def _sensors(board):
             _one_of(entry.get("filter_hz", 50), (50, 60), _join(path, "filter_hz"))
             _positive(entry["r_ref_ohm"], _join(path, "r_ref_ohm"))
             _positive(entry["r0_ohm"], _join(path, "r0_ohm"))
+    fast = {}  # ADC name -> the sensor that has its rate_hz
+    for name, entry in board["sensors"].items():
+        if "rate_hz" in entry:
+            path = "sensors.%s.rate_hz" % name
+            if entry["adc"] in fast:
+                _fail(path, "%s already gives %s its rate" % (fast[entry["adc"]], entry["adc"]))
+            fast[entry["adc"]] = name
+            _rate(board["adc"][entry["adc"]].get("sps", 128), entry["rate_hz"], path)
     for bus, codes in roms.items():
         if "" in codes and len(codes) > 1:
             _fail("onewire." + bus, "a sensor without rom (Skip ROM) must be alone on its bus")
         if len(set(codes)) != len(codes):
             _fail("onewire." + bus, "two sensors share a rom")
+
+
+def _rate(sps, rate_hz, path):
+    # The fast input of a scan is converted every other time, so each of its periods must
+    # hold two conversions (runtime/sensors.py, drivers/ads1115.py conversion_ms).
+    _positive(rate_hz, path)
+    if (1100 + sps - 1) // sps + 1 > 500 // rate_hz:
+        _fail(path, "too fast for the ADC at %d sps" % sps)
 
 
 def _ads_input(board, entry, path):
@@ -294,15 +334,26 @@ def _ads_input(board, entry, path):
         if sh is not None and (len(sh) != 3 or not all(_is(c, _NUM) for c in sh)):
             _fail(_join(path, "sh"), "must be [a, b, c]")
         return
-    _one_of(entry["kind"], _ADS_KINDS, _join(path, "kind"))
-    if entry["kind"] == "ratiometric":
-        if supply is None:
-            _fail(_join(path, "supply_channel"), "missing (needed by a ratiometric sensor)")
-        span = entry.get("range_bar")
-        if span is None or len(span) != 2 or not all(_is(v, _NUM) for v in span):
-            _fail(_join(path, "range_bar"), "must be [low, high]")
-        elif span[0] >= span[1]:
-            _fail(_join(path, "range_bar"), "low must be below high")
+    kind = _one_of(entry["kind"], _ADS_KINDS, _join(path, "kind"))
+    if kind == "ratiometric" and supply is None:
+        _fail(_join(path, "supply_channel"), "missing (needed by a ratiometric sensor)")
+    if kind in _PRESSURE_KINDS:
+        _span(entry, "range_bar", path)
+    if kind == "current_ma":
+        if "shunt_ohm" not in entry:
+            _fail(_join(path, "shunt_ohm"), "missing (needed by a 4-20 mA sensor)")
+        _positive(entry["shunt_ohm"], _join(path, "shunt_ohm"))
+    if kind == "flow":
+        _span(entry, "out_mv", path)
+        _span(entry, "range_nl_per_min", path)
+
+
+def _span(entry, key, path):
+    span = entry.get(key)
+    if span is None or len(span) != 2 or not all(_is(v, _NUM) for v in span):
+        _fail(_join(path, key), "must be [low, high]")
+    elif span[0] >= span[1]:
+        _fail(_join(path, key), "low must be below high")
 
 
 def _rom(rom, path):
@@ -318,10 +369,12 @@ def _rom(rom, path):
 
 
 def _sensor_kind(board, name):
-    # "temp" for a thermometer, else the ADS input kind.
+    # "temp" for a thermometer, "pressure" for a pressure transducer, else the ADS input kind.
     entry = board["sensors"][name]
     if entry["driver"] in _TEMP_DRIVERS:
         return "temp"
+    if entry["kind"] in _PRESSURE_KINDS:
+        return "pressure"
     return entry["kind"]
 
 
@@ -352,6 +405,11 @@ def _units(board):
                     _positive(unit[key], _join(path, key))
             if "orp_ref" in unit:  # the ORP electrode's reference (control/standards.py)
                 _one_of(unit["orp_ref"], _ORP_REFS, _join(path, "orp_ref"))
+            if "alloy" in unit:
+                # Imported here: only a board with a canister needs the alloy table.
+                from control.hydride import ALLOYS
+
+                _one_of(unit["alloy"], ALLOYS, _join(path, "alloy"))
 
 
 def _unit_output(board, output, windowed, path, used_outputs):

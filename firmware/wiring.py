@@ -52,15 +52,29 @@ def _output(hal, entry, heater_max_pct):
 
 def _ads(hal, clock, scans, entry):
     scan = scans[entry["adc"]]
-    slot = scan.slot(entry["channel"], entry["fsr_mv"])
-    if entry["kind"] != "ratiometric":
-        return sensors.AdcInput(scan, slot)
-    from drivers.analog import Ratiometric
+    slot = scan.slot(entry["channel"], entry["fsr_mv"], entry.get("rate_hz", 0))
+    kind = entry["kind"]
+    if kind == "ratiometric":
+        from drivers.analog import Ratiometric
 
-    lo, hi = entry["range_bar"]
-    conv = Ratiometric(lo, hi)
-    supply = scan.slot(entry["supply_channel"], entry["fsr_mv"])
-    return sensors.SupplyInput(scan, slot, supply, conv, conv.value)
+        lo, hi = entry["range_bar"]
+        ratiometric = Ratiometric(lo, hi)
+        supply = scan.slot(entry["supply_channel"], entry["fsr_mv"])
+        return sensors.SupplyInput(scan, slot, supply, ratiometric, ratiometric.value)
+    if kind == "current_ma":
+        from drivers.linear import Current420
+
+        lo, hi = entry["range_bar"]
+        loop = Current420(entry["shunt_ohm"], lo, hi)
+        return sensors.SupplyInput(scan, slot, None, loop, loop.value)
+    if kind == "flow":
+        from drivers.linear import Linear
+
+        lo_mv, hi_mv = entry["out_mv"]
+        lo, hi = entry["range_nl_per_min"]
+        meter = Linear(lo_mv, hi_mv, lo, hi)
+        return sensors.SupplyInput(scan, slot, None, meter, meter.value)
+    return sensors.AdcInput(scan, slot)
 
 
 def _ntc(hal, clock, scans, entry):
@@ -124,7 +138,9 @@ def inputs(hal, board):
     inputs = {}
     for name in used:
         entry = board["sensors"][name]
-        inputs[name] = _BUILDERS[entry["driver"]](hal, hal.clock, scans, entry)
+        inp = inputs[name] = _BUILDERS[entry["driver"]](hal, hal.clock, scans, entry)
+        if "tau_s" in entry:
+            inp.tau_ms = int(entry["tau_s"] * 1000)
     return inputs, {name: scan for name, scan in scans.items() if scan.mv}
 
 

@@ -1,32 +1,56 @@
-# pilotedge: metal-hydride canister state of charge as a band from P and T (MIT).
+# pilotedge: metal-hydride equilibrium: van 't Hoff plateaus with slope and hysteresis, and
+# the state of charge a pressure and temperature imply (MIT).
 #
-# Placeholder until gas counting (canister issue): compare the pressure with the LaNi5
-# desorption plateau at the shell temperature. Well below the plateau is the alpha phase
-# (nearly empty), well above is the beta phase (nearly full), on the plateau SOC is unknown
-# within a wide middle band. Ratios 0.5 / 2 are assumptions.
+# Nishizaki-type PCT (docs/references.md §4.1, [S64][S65]), P in bar, T in K, x = soc 0..1:
+#   ln P_abs = A_abs - B/T + (phi + phi0) tan(pi (x - 1/2))
+#   ln P_des = A_des - B/T + (phi - phi0) tan(pi (x - 1/2))
+# A_abs - A_des is the hysteresis; phi the plateau slope (phi0 splits it between the
+# branches); B = dH/R. Inverted, each branch gives the x at which it passes through P:
+#   x = 1/2 + atan((ln P - A + B/T) / slope) / pi
+# At rest (no gas in or out) a bed lies between its branches, so its x is within
+# [x_abs(P, T), x_des(P, T)]: narrow at the ends of the isotherm, where the branches are
+# steep, and most of the range on the flat plateau (docs/references.md §4.1: pressure fixes
+# the state of charge only at the ends; on the plateau it must be counted).
+#
+# Float math: called at the slow rate of the state-of-charge and leak estimators only.
 
 import math
 
 from compat import const
 
-A_DES = 12.87  # ln(P/bar) intercept of the LaNi5 desorption van 't Hoff line [S64]
-B_K = 3704.6  # slope, K [S64]
 _KELVIN = const(273.15)
-_BAND_LOW = const(0.5)
-_BAND_HIGH = const(2.0)
-SOC_LOW_PERMILLE = const(100)
-SOC_MID_PERMILLE = const(500)
-SOC_HIGH_PERMILLE = const(900)
+_SOC_EDGE = const(1e-6)  # tan() diverges at 0 and 1: evaluated just inside
+
+# Alloys: (A_abs, A_des in ln bar, B in K, phi, phi0). A board file names one ("alloy").
+ALLOYS = {
+    # [S64]: P_a = 1 MPa exp(10.7 - 3704.6/T), P_d = 1 MPa exp(10.57 - 3704.6/T); slope as the
+    # bench's plant (an assumption, §6).
+    "LaNi5": (13.0026, 12.8726, 3704.6, 0.03, 0.0),
+    # Ti1.1CrMn (AB2 Laves) [S66]: dH -22 kJ/mol -> B = 2646 K; 11 MPa dissociation pressure
+    # at 296 K -> A = ln 110 + 2646/296 = 13.64 (derived); hysteresis and slope assumed.
+    "Ti1.1CrMn": (13.70, 13.58, 2646.0, 0.1, 0.0),
+}
+ABS = const(0)
+DES = const(1)
 
 
-def plateau_bar(temp_c):
-    return math.exp(A_DES - B_K / (temp_c + _KELVIN))
+class Pct:
+    def __init__(self, alloy="LaNi5"):
+        a_abs, a_des, b_k, phi, phi0 = ALLOYS[alloy]
+        self.a = (a_abs, a_des)
+        self.b_k = b_k
+        self.slope = (phi + phi0, phi - phi0)
 
+    def p_bar(self, branch, t_c, soc):
+        # Equilibrium pressure of a branch (ABS, DES) at t_c and soc.
+        soc = min(max(soc, _SOC_EDGE), 1.0 - _SOC_EDGE)
+        ln_p = self.a[branch] - self.b_k / (t_c + _KELVIN)
+        return math.exp(ln_p + self.slope[branch] * math.tan(math.pi * (soc - 0.5)))
 
-def soc_band_permille(p_bar, temp_c):
-    r = p_bar / plateau_bar(temp_c)
-    if r < _BAND_LOW:
-        return SOC_LOW_PERMILLE
-    if r > _BAND_HIGH:
-        return SOC_HIGH_PERMILLE
-    return SOC_MID_PERMILLE
+    def soc(self, branch, p_bar, t_c):
+        # The soc at which that branch passes through p_bar at t_c (0 ... 1).
+        u = math.log(p_bar) - self.a[branch] + self.b_k / (t_c + _KELVIN)
+        slope = self.slope[branch]
+        if slope <= 0.0:  # a flat plateau: below it empty, above it full
+            return 0.0 if u < 0.0 else 1.0
+        return 0.5 + math.atan(u / slope) / math.pi

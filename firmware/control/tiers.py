@@ -1,17 +1,19 @@
-# pilotedge: foxBMS-style debounce counters and the three-tier limit monitor
-# MOL < RSL < MSL built from them (MIT).
+# pilotedge: foxBMS-style debounce counters, and the three-tier limit monitor MOL < RSL < MSL
+# (MIT).
 #
 # Debounce: the counter rises by one on a bad sample and falls by one on a good one, capped
 # at the threshold. The condition becomes active when the counter reaches the threshold and
 # stays active until the counter is back at 0, so threshold x sample period is both the
 # response time and the hysteresis (docs/references.md §5.1).
 #
-# Tiers (foxBMS practice, docs/references.md §5.1): a tier is active once its debounce
-# counter reaches its threshold, threshold x sample period being the tier's response time.
-# Latching an MSL trip is the caller's job: it must survive a reboot, so it lives with the
-# persisted state.
+# Tiers (foxBMS practice, docs/references.md §5.1): each tier is a control/alarm.py Alarm on
+# one quantity: active once the value has been above the tier's limit for its on-delay (the
+# tier's response time), inactive again once it is back below the limit by the deadband
+# (the hysteresis to clear). Latching an MSL trip is the caller's job: it must survive a
+# reboot, so it lives with the persisted state. Ints throughout: nothing allocates.
 
 from compat import const
+from control.alarm import Alarm
 
 OK = const(0)
 MOL = const(1)
@@ -46,22 +48,22 @@ class Debounce:
 
 
 class Tiers:
-    def __init__(self, mol_count, rsl_count, msl_count):
-        self._mol = Debounce(mol_count)
-        self._rsl = Debounce(rsl_count)
-        self._msl = Debounce(msl_count)
+    def __init__(self, deadband, mol_ms, rsl_ms, msl_ms):
+        self._mol = Alarm(0, deadband, mol_ms)
+        self._rsl = Alarm(0, deadband, rsl_ms)
+        self._msl = Alarm(0, deadband, msl_ms)
         self.level = OK
 
-    def update(self, value, mol, rsl, msl):
-        # Feed one sample; returns the highest active tier (OK ... MSL).
-        a_mol = self._mol.update(value > mol)
-        a_rsl = self._rsl.update(value > rsl)
-        a_msl = self._msl.update(value > msl)
-        self.level = MSL if a_msl else RSL if a_rsl else MOL if a_mol else OK
+    def update(self, value, mol, rsl, msl, dt_ms):
+        # Feed one sample taken dt_ms after the last; returns the highest active tier.
+        a = self._mol
+        a.limit = mol
+        a.update(value, dt_ms)
+        b = self._rsl
+        b.limit = rsl
+        b.update(value, dt_ms)
+        c = self._msl
+        c.limit = msl
+        c.update(value, dt_ms)
+        self.level = MSL if c.active else RSL if b.active else MOL if a.active else OK
         return self.level
-
-    def reset(self):
-        self._mol.reset()
-        self._rsl.reset()
-        self._msl.reset()
-        self.level = OK

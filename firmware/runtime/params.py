@@ -47,11 +47,13 @@ _KIND_PARAMS = const((
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
         ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),
         ("p_msl", 1000, 40000, 28000, ('pressure_msl_max_bar', 0.001)),
-        ("t_mol", 0, 10000, 4500, None),
-        ("t_rsl", 0, 10000, 5500, None),
-        ("t_msl", 0, 10000, 6500, None),
+        ("t_mol", 0, 10000, 4500, ('shell_msl_max_c', 0.01)),
+        ("t_rsl", 0, 10000, 5500, ('shell_msl_max_c', 0.01)),
+        ("t_msl", 0, 10000, 6500, ('shell_msl_max_c', 0.01)),
         ("capacity", 10, 100000, 1000, None),
-    ), ((0, 1, 2), (3, 4, 5))),
+        ("charge_temp", 0, 10000, 4000, ('shell_msl_max_c', 0.01)),
+        ("leak_limit", 10, 5000, 100, None),
+    ), ((0, 1, 2), (7, 3, 4, 5))),
 ))
 # END GENERATED
 

@@ -1,12 +1,15 @@
 # pilotedge: sensor inputs built from the board file, sampled without blocking (MIT).
 #
-# Every input has read(now_ms) -> value or None, with `fault` (drivers/fault.py) set, and
+# Every input has read(now_ms) -> value or None, with `fault` set (drivers/fault.py),
 # `seq`, a count of its samples (wrapping at 16 bits), which says whether a read gave a new
-# one (a stale input keeps its last). The
-# ADS1115 inputs share one converter per chip: an AdcScan task starts one conversion per run
-# and reads it on the next, round-robin over the (channel, range) slots the inputs need, so
-# a full sweep takes _SWEEP_MS and no task ever waits for a conversion. 1-Wire and SPI
-# thermometers are started and read one conversion time later the same way.
+# one (a stale input keeps its last), and `tau_ms`, the response time its board-file entry
+# declares (tau_s; 0 when it gives none).
+# The ADS1115 inputs share one converter per chip: an AdcScan task starts one conversion per
+# run and reads it on the next, round-robin over the (channel, range) slots the inputs need,
+# so a full sweep takes _SWEEP_MS and no task ever waits for a conversion. One slot may ask
+# for a faster rate (a board-file "rate_hz", the canister's pressure): the scan then converts
+# it every other time, between the others in turn, and runs often enough for that rate.
+# 1-Wire and SPI thermometers are started and read one conversion time later the same way.
 #
 # The inputs are built from the board file by wiring.py, once at boot.
 
@@ -25,19 +28,44 @@ class AdcScan:
         self.seq = []  # conversions per slot
         self._i = 0
         self._pending = False
+        self._fast = -1  # the slot converted every other time, -1: none
+        self._fast_ms = 0  # its period
+        self._slow = 0  # the other slot converted last
 
-    def slot(self, channel, fsr_mv):
-        # Index of the slot for this input, shared by every user of the same input.
+    def slot(self, channel, fsr_mv, rate_hz=0):
+        # Index of the slot for this input, shared by every user of the same input; rate_hz
+        # asks for that many conversions per second (the scan's one fast slot).
         key = (channel, fsr_mv)
         if key not in self._slots:
             self._slots.append(key)
             self.mv.append(None)
             self.fault.append(fault.NOT_READY)
             self.seq.append(0)
-        return self._slots.index(key)
+        i = self._slots.index(key)
+        if rate_hz:
+            self._fast = i
+            self._fast_ms = 1000 // rate_hz
+        return i
 
     def period_ms(self):
-        return max(self._adc.conversion_ms, _SWEEP_MS // max(1, len(self._slots)))
+        n = max(1, len(self._slots))
+        if self._fast >= 0 and n > 1:
+            return max(self._adc.conversion_ms, self._fast_ms // 2)
+        if self._fast >= 0:
+            return max(self._adc.conversion_ms, self._fast_ms)
+        return max(self._adc.conversion_ms, _SWEEP_MS // n)
+
+    def _next(self, i):
+        # The slot after i: the fast one after any other, else the next other one.
+        n = len(self._slots)
+        f = self._fast
+        if f >= 0 and i != f:
+            return f
+        j = (self._slow + 1) % n
+        if j == f:
+            j = (j + 1) % n
+        self._slow = j
+        return j
 
     def run(self, now_ms):
         adc = self._adc
@@ -46,19 +74,20 @@ class AdcScan:
             self.mv[i] = adc.read_mv()
             self.fault[i] = adc.fault
             self.seq[i] = (self.seq[i] + 1) & 0xFFFF
-            i = (i + 1) % len(self._slots)
-            self._i = i
+            i = self._i = self._next(i)
         channel, fsr_mv = self._slots[i]
         adc.start(channel, fsr_mv)
         self._pending = adc.fault == fault.NONE
         if not self._pending:
             self.mv[i] = None
             self.fault[i] = adc.fault
-            self._i = (i + 1) % len(self._slots)
+            self._i = self._next(i)
 
 
 class AdcInput:
     # A voltage as it is (pH or ORP electrode mV).
+    tau_ms = 0
+
     def __init__(self, scan, slot):
         self._scan = scan
         self._slot = slot
@@ -72,8 +101,11 @@ class AdcInput:
 
 
 class SupplyInput:
-    # A signal read as a ratio of the supply on the same ADC: convert(signal_mv, supply_mv)
-    # is a driver method (Ratiometric.value, NTC.temp_c) whose object sets `fault`.
+    # A signal converted by a driver method: convert(signal_mv, supply_mv) (Ratiometric.value,
+    # NTC.temp_c; supply_slot None for a signal not referred to a supply, drivers/linear.py),
+    # whose object sets `fault`.
+    tau_ms = 0
+
     def __init__(self, scan, slot, supply_slot, converter, convert):
         self._scan = scan
         self._slot = slot
@@ -86,17 +118,24 @@ class SupplyInput:
     def read(self, now_ms):
         scan = self._scan
         self.seq = scan.seq[self._slot]
-        v = self._convert(scan.mv[self._slot], scan.mv[self._supply])
+        mv = scan.mv[self._slot]
+        supply = self._supply
+        supply_mv = None if supply is None else scan.mv[supply]
+        v = self._convert(mv, supply_mv)
         self.fault = self._converter.fault
-        if scan.mv[self._slot] is None or scan.mv[self._supply] is None:
-            # Say why: the bus, not the sensor.
-            self.fault = scan.fault[self._slot] or scan.fault[self._supply]
+        # A conversion that failed: say why (the bus, not the sensor).
+        if mv is None:
+            self.fault = scan.fault[self._slot]
+        elif supply is not None and supply_mv is None:
+            self.fault = scan.fault[supply]
         return v
 
 
 class StartRead:
     # A thermometer with start()/read_c()/conversion_ms (DS18B20, MAX31865): read once its
     # conversion time has passed, start the next at once; between, the last result stands.
+    tau_ms = 0
+
     def __init__(self, device, clock):
         self._dev = device
         self._clock = clock

@@ -17,8 +17,9 @@ Kinetics [S64], rewritten for soc = (ρ_s − ρ_emp)/(ρ_sat − ρ_emp):
 Heat: C·dT/dt = ΔH·(mol H2 absorbed per s) − UA·(T − T_amb),  ΔH = B·R = 30.8 kJ/mol,
   C = m_alloy·419 J/kg/K [S65] + shell_j_per_k.
 Gas (ideal, at T): V_g/(RT)·dP/dt = inlet + desorption − absorption − draw − leak − PRV
-  inlet   G_in·(P_sup − P) when the inlet valve is open (regulator does not flow back);
-          P_sup = supply_bar, or failed_supply_bar when the regulator has failed high [S68]
+  inlet   G_in·(P_sup − P)·open when the inlet valve is open (regulator does not flow back);
+          P_sup = supply_bar, or failed_supply_bar when the regulator has failed high [S68];
+          open is the share of the step the valve was open (a throttled valve pulses)
   draw    consumer demand, tapering linearly to 0 between draw_min_bar and 1 atm
   leak    L·(P − 1 atm), L from NmL/min at leak_ref_bar
   PRV     G_prv·(P − P_set) above P_set = 35 bar (opens gradually, as in [S68])
@@ -85,14 +86,17 @@ def pct_bar(a, slope, b_k, t_k, soc):
 class CanisterPlant(Plant):
     """LaNi5 canister with supply regulator, inlet valve, consumer, leak and PRV.
 
-    Inputs (attributes): inlet_open, supply_bar (absolute), regulator_failed,
-    draw_nl_per_min, leak_nml_per_min_at_ref, ambient_c. Outputs: pressure_bar (absolute),
-    shell_c, ambient_c, soc, stored_nl, gas_nl and cumulative supplied_nl, drawn_nl,
-    leaked_nl, vented_nl. TRACE: what the bench's truth trace records after every step.
+    Inputs (attributes): inlet_open (bool, or the share 0..1 of a step it was open),
+    supply_bar (absolute), regulator_failed, draw_nl_per_min, leak_nml_per_min_at_ref,
+    ambient_c. Outputs: pressure_bar (absolute), shell_c, ambient_c, soc, stored_nl, gas_nl,
+    port_nl_per_min (the net flow through the canister's line, + inwards: inlet less draw, as
+    a meter on the line sees it; leak and PRV bypass it) and cumulative supplied_nl,
+    drawn_nl, leaked_nl, vented_nl. TRACE: what the bench's truth trace records after every
+    step.
     """
 
     TRACE = ("pressure_bar", "shell_c", "ambient_c", "soc", "stored_nl", "supplied_nl",
-             "drawn_nl", "leaked_nl", "vented_nl", "inlet_open")
+             "drawn_nl", "leaked_nl", "vented_nl", "inlet_open", "port_nl_per_min")
 
     def __init__(self, params=None):
         Plant.__init__(self, DEFAULTS, params)
@@ -112,6 +116,7 @@ class CanisterPlant(Plant):
             p_bar = pct_bar(self.a_des, self.slope_des, self.b_k, t_k, self.soc)
         self.n_gas_mol = p_bar * self.gas_volume_l * 100.0 / (R_J_PER_MOL_K * t_k)
         self.pressure_bar = p_bar
+        self.port_nl_per_min = 0.0
         self.shell_c = self.temp0_c
         self.supplied_mol = 0.0
         self.drawn_mol = 0.0
@@ -137,8 +142,9 @@ class CanisterPlant(Plant):
         if self.inlet_open:
             p_sup = self.failed_supply_bar if self.regulator_failed else self.supply_bar
             if p < p_sup:
-                df_in = -self._g_in
-                f_in = self._g_in * (p_sup - p)
+                g_in = self._g_in * self.inlet_open
+                df_in = -g_in
+                f_in = g_in * (p_sup - p)
         f_draw = df_draw = 0.0
         if self.draw_nl_per_min > 0.0 and p > ATM_BAR:
             demand = self.draw_nl_per_min / NL_PER_MOL / 60.0
@@ -181,6 +187,7 @@ class CanisterPlant(Plant):
         elif f_bed > 0.0:
             f_bed = max(f_bed + df_bed * dp, 0.0)
 
+        self.port_nl_per_min = (f_in + f_draw) * NL_PER_MOL * 60.0
         self.supplied_mol += f_in * dt_s
         self.drawn_mol -= f_draw * dt_s
         self.leaked_mol -= f_leak * dt_s

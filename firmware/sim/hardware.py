@@ -160,7 +160,7 @@ class Board:
             world.restore(resume)
         world.advance_to(world.now_ms + cfg.get("off_ms", 0))  # the board without power
         if cfg.get("trace"):
-            world.start_trace(cfg["trace"])
+            world.start_trace(cfg["trace"], cfg.get("trace_every_ms", 1))
         self.flash_dir = cfg["flash_dir"]
         os.chdir(self.flash_dir)
         self.reset_cause = cfg["reset_cause"]

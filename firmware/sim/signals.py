@@ -19,6 +19,7 @@ from sim.common import const
 KELVIN = 273.15
 NAN = float("nan")
 NERNST_MV_PER_K = 0.198421  # ln(10)·R/F per pH unit [S28]
+NOISE_BAR = 0.003  # a pressure transducer's own noise, rms: 0.0075 % of 40 bar (assumption)
 _MS_PER_H = 3600000.0
 _IH4 = 1.0 / math.sqrt(4 * (256 * 256 - 1) / 12.0)  # 1 / sd of the sum of 4 uniform bytes
 
@@ -275,12 +276,15 @@ class Ratiometric(Sensor):
     """Pressure transducer, 10-90 % of supply over range_bar [S81][S82], quantity in bar.
 
     Its output stage clamps at 4 % / 96 % [S81b]; a broken signal wire reads 0 V (pull-down),
-    a short to the supply reads 100 %. gauge = True subtracts 1 atm from the plant's absolute
-    pressure (a sealed-gauge part); the default is an absolute transducer.
+    a short to the supply reads 100 %. gauge = True subtracts 1 atm from the plant's
+    absolute pressure (a sealed-gauge part); the default is an absolute transducer. Unless
+    the scenario says otherwise it has the noise of a real transducer and its front end
+    (NOISE_BAR rms, a few ADC codes): a reading that never moves is a stuck sensor.
     """
 
     def __init__(self, clock, seed, params, src, attr, supply, range_bar):
         Sensor.__init__(self, clock, seed, params, src, attr)
+        self.noise = params.get("noise", NOISE_BAR)
         self._supply = supply
         self._lo = range_bar[0]
         self._span = range_bar[1] - range_bar[0]
@@ -292,6 +296,67 @@ class Ratiometric(Sensor):
     def _wire(self, q):
         r = 0.1 + 0.8 * (q - self._lo) / self._span
         return self._supply.mv * min(0.96, max(0.04, r))
+
+    def _open_level(self):
+        return 0.0
+
+    def _short_level(self):
+        return self._supply.mv
+
+
+class CurrentLoop(Sensor):
+    """A 4-20 mA pressure transmitter into a shunt, quantity in bar, wire in mV [S80].
+
+    4 / 20 mA at the ends of range_bar; its output stage holds the NAMUR NE43 measuring band
+    3.8-20.5 mA. An open loop carries no current (0 mV), a shorted one what the loop supply
+    drives through the shunt (taken as 25 mA). Noise as Ratiometric's.
+    """
+
+    def __init__(self, clock, seed, params, src, attr, entry):
+        Sensor.__init__(self, clock, seed, params, src, attr)
+        self.noise = params.get("noise", NOISE_BAR)
+        self._lo, hi = entry["range_bar"]
+        self._ma_per_bar = 16.0 / (hi - self._lo)
+        self._shunt_ohm = entry["shunt_ohm"]
+
+    def _wire(self, q):
+        ma = 4.0 + (q - self._lo) * self._ma_per_bar
+        return min(20.5, max(3.8, ma)) * self._shunt_ohm
+
+    def _open_level(self):
+        return 0.0
+
+    def _short_level(self):
+        return 25.0 * self._shunt_ohm
+
+
+class FlowMeter(Sensor):
+    """A thermal mass-flow meter on the canister's line, quantity in NL/min (+ inwards).
+
+    Its output is linear over range_nl_per_min and reaches the ADC as out_mv (its 0-5 V
+    through a divider); it saturates at the ends. params: gain_error (fraction of reading,
+    the meter's accuracy), offset and drift_per_h (its zero and zero drift, NL/min), noise,
+    tau_s (its response) [S120]. An open signal wire reads 0 V, a short to the 3.3 V rail
+    reads the rail: both outside the span the divided output can reach.
+    """
+
+    def __init__(self, clock, seed, params, src, attr, supply, entry):
+        Sensor.__init__(self, clock, seed, params, src, attr)
+        self.gain = 1.0 + params.get("gain_error", 0.0)
+        self._supply = supply
+        self._lo, self._hi = entry["range_nl_per_min"]
+        self._mv = entry["out_mv"]
+
+    def true(self):
+        return getattr(self._src, self._attr)
+
+    def _true(self):
+        return getattr(self._src, self._attr) * self.gain
+
+    def _wire(self, q):
+        q = min(self._hi, max(self._lo, q))
+        lo_mv, hi_mv = self._mv
+        return lo_mv + (q - self._lo) * (hi_mv - lo_mv) / (self._hi - self._lo)
 
     def _open_level(self):
         return 0.0

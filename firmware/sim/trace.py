@@ -27,13 +27,17 @@ _BUF_SIZE = const(16384)  # one write per 16 KB of records
 
 
 class Trace:
-    def __init__(self, path, legend):
+    def __init__(self, path, legend, every_ms=1):
+        # every_ms: a plant step and a sensor's sample recorded at most once per every_ms
+        # (a week's run at 1000: the file stays at tens of MB); pin edges always.
         with open(path + ".json", "w") as f:
             json.dump(legend, f)
         self._f = open(path, "ab")
         self._buf = bytearray(_BUF_SIZE)
         self._view = memoryview(self._buf)
         self._n = 0
+        self.every_ms = max(1, every_ms)
+        self._due = [0] * len(legend["sensors"])  # when each sensor's next sample is kept
 
     def _head(self, kind, index, t_ms, payload):
         # Room for one record; returns the offset of its payload.
@@ -53,7 +57,8 @@ class Trace:
 
     def sample(self, sensor, t_ms, reported):
         index = sensor.trace_id
-        if index is not None:
+        if index is not None and t_ms >= self._due[index]:
+            self._due[index] = t_ms + self.every_ms if self.every_ms > 1 else 0
             at = self._head(SAMPLE, index, t_ms, 3 * _F64)
             struct.pack_into("<ddd", self._buf, at, sensor.true(), sensor.sensed, reported)
 

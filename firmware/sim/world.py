@@ -16,7 +16,9 @@ from sim.devices import ADS1115, DS18B20, MAX31865, I2CBus, OneWireBus, SimPin, 
 from sim.signals import (
     ELECTRICAL,
     Actuator,
+    CurrentLoop,
     Fixed,
+    FlowMeter,
     NtcDivider,
     OrpElectrode,
     PhElectrode,
@@ -175,24 +177,25 @@ class World:
             self._params("plant", name))
         p = unit["pressure"]
         entry = self._board["sensors"][p]
-        self._analog(
-            p,
-            Ratiometric(
-                self,
-                self._seed_for(p),
-                self._params("sensors", p),
-                plant,
-                "pressure_bar",
-                self.supply,
-                entry["range_bar"],
-            ),
-        )
-        self._thermometer(unit["shell"], plant, "shell_c")
+        seed, params = self._seed_for(p), self._params("sensors", p)
+        if entry["kind"] == "current_ma":
+            self._analog(p, CurrentLoop(self, seed, params, plant, "pressure_bar", entry))
+        else:
+            self._analog(p, Ratiometric(self, seed, params, plant, "pressure_bar", self.supply,
+                                        entry["range_bar"]))
+        for role in ("shell", "shell2"):
+            if role in unit:
+                self._thermometer(unit[role], plant, "shell_c")
         if "ambient" in unit:
             self._thermometer(unit["ambient"], plant, "ambient_c")
+        if "flow" in unit:
+            f = unit["flow"]
+            self._analog(f, FlowMeter(self, self._seed_for(f), self._params("sensors", f), plant,
+                                      "port_nl_per_min", self.supply, self._board["sensors"][f]))
         actuators = []
         if "inlet" in unit:
-            actuators.append(self._actuator(unit["inlet"], plant, "inlet_open", None))
+            # The valve's open share of each step: a throttled inlet pulses within steps.
+            actuators.append(self._actuator(unit["inlet"], plant, "inlet_open", 1.0))
         self._units.append((plant, self.step_ms, actuators))
         self._traced.append((name, "canister", plant))
 
@@ -248,8 +251,9 @@ class World:
 
     # ---- truth trace -----------------------------------------------------------------------
 
-    def start_trace(self, path):
-        """Record the truth into path (appending) and its legend into path + ".json"."""
+    def start_trace(self, path, every_ms=1):
+        """Record the truth into path (appending) and its legend into path + ".json"; plant
+        steps and samples at most once per every_ms."""
         sensors = list(self.sensors)
         for i, name in enumerate(sensors):
             self.sensors[name].trace_id = i
@@ -264,7 +268,7 @@ class World:
             "pins": self._pin_names,
             "outputs": {name: e["pin"] for name, e in outputs.items()},
         }
-        self.trace = Trace(path, legend)
+        self.trace = Trace(path, legend, every_ms)
 
     # ---- time ------------------------------------------------------------------------------
 
@@ -290,7 +294,7 @@ class World:
                 a.apply(end, step)
             plant.ambient_c = self.ambient.at(end / 1000.0)
             plant.step(step / 1000.0)
-            if trace is not None:
+            if trace is not None and end % trace.every_ms == 0:
                 trace.plant(i - 1, end, plant, plant.TRACE)
         self.plant_ms = end
         events = self._events

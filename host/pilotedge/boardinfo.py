@@ -23,11 +23,12 @@ BOARD_UNIT = "board"  # the name of UNIT_BOARD
 # measurement: logged as NULL, shown as "invalid". The spec has no bits enum for sensor_ok.
 SENSOR_BITS = {
     "VESSEL": {"ph": 0, "temp": 1, "orp": 2, "fe_ratio": 2},
-    "CANISTER": {"pressure": 0, "shell_temp": 1, "ambient_temp": 2},
+    "CANISTER": {"pressure": 0, "shell_temp": 1, "ambient_temp": 2, "shell2_temp": 3, "flow": 4},
 }
 # Readings that another field of the frame declares invalid: field -> (flag field, value
 # that means invalid).
-INVALID_WHEN = {"CANISTER": {"soc": ("soc_valid", "INVALID")}}
+INVALID_WHEN = {"CANISTER": {name: ("soc_valid", "INVALID") for name in ("soc", "soc_low",
+                                                                          "soc_high")}}
 
 # A unit's `alarms` telemetry bits: bit i is EVENT code ALARM_BASE[kind] + i (the firmware's
 # units/vessel.py and units/canister.py _ALARM_BASE).
@@ -43,6 +44,7 @@ EVENT_UNITS = {
     "DOSE_LIMIT": "mL",
     "ACID_LOW": "mL", "BASE_LOW": "mL", "TEMP_TRIP": "degC",
     "PRESSURE_HIGH": "bar", "SHELL_TEMP_HIGH": "degC",
+    "LEAK": "percent / h", "TRIP_PREDICTED": "s",
 }
 
 

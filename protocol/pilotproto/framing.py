@@ -34,7 +34,7 @@ MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
     3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBhBIII", 68, False),
-    4: ("CANISTER", "<BihhHBBBBI", 19, False),
+    4: ("CANISTER", "<BihhHBBBBIHHhhhBHh", 34, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
     7: ("ACK", "<IBBBBi", 12, False),

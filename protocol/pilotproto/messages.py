@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x1CFC3393)
+SCHEMA_HASH = const(0xF63E03BC)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -179,6 +179,8 @@ EVENT_PRESSURE_HIGH = const(40)
 EVENT_SHELL_TEMP_HIGH = const(41)
 EVENT_LEAK = const(42)
 EVENT_TRIP = const(43)
+EVENT_SENSOR_SUSPECT = const(44)
+EVENT_TRIP_PREDICTED = const(45)
 EVENT_BOOT = const(60)
 
 # VERB
@@ -225,7 +227,7 @@ MESSAGES = {
     1: ("HELLO", "<16sBBBBIIBBBI", 35, False),
     2: ("HEARTBEAT", "<IBHHHIH", 17, False),
     3: ("VESSEL", "<BhhhhhBBBBIIIIIIiiBIBhBIII", 68, False),
-    4: ("CANISTER", "<BihhHBBBBI", 19, False),
+    4: ("CANISTER", "<BihhHBBBBIHHhhhBHh", 34, False),
     5: ("EVENT", "<BBHBiiI", 17, False),
     6: ("COMMAND", "<IBBii", 14, False),
     7: ("ACK", "<IBBBBi", 12, False),
@@ -275,7 +277,7 @@ VERB_CHECKS = (
 VERB_VALUES = {
     # ACK_ALARM arg0
     10: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 40, 41, 42,
-        43, 60),
+        43, 44, 45, 60),
 }
 
 # Unit kinds in wire numbering order: (kind, board-file section, HELLO count position)
@@ -307,10 +309,12 @@ PARAMS = (
     ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
     ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
     ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
-    ("canister", "t_mol", "degC", 0.01, 0, 10000, 4500, None),
-    ("canister", "t_rsl", "degC", 0.01, 0, 10000, 5500, None),
-    ("canister", "t_msl", "degC", 0.01, 0, 10000, 6500, None),
+    ("canister", "t_mol", "degC", 0.01, 0, 10000, 4500, 'shell_msl_max_c'),
+    ("canister", "t_rsl", "degC", 0.01, 0, 10000, 5500, 'shell_msl_max_c'),
+    ("canister", "t_msl", "degC", 0.01, 0, 10000, 6500, 'shell_msl_max_c'),
     ("canister", "capacity", "NL", 0.1, 10, 100000, 1000, None),
+    ("canister", "charge_temp", "degC", 0.01, 0, 10000, 4000, 'shell_msl_max_c'),
+    ("canister", "leak_limit", "percent / h", 0.01, 10, 5000, 100, None),
 )
 
 # (kind, params whose values must increase strictly)
@@ -318,7 +322,7 @@ PARAM_ORDER = (
     ("vessel", ('ph_low', 'ph_sp', 'ph_high')),
     ("vessel", ('temp_sp', 'temp_high', 'temp_cutoff')),
     ("canister", ('p_mol', 'p_rsl', 'p_msl')),
-    ("canister", ('t_mol', 't_rsl', 't_msl')),
+    ("canister", ('charge_temp', 't_mol', 't_rsl', 't_msl')),
 )
 
 # The parameters as a board keeps them, for each unit kind: (kind, its params in spec
@@ -352,9 +356,11 @@ KIND_PARAMS = (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),
         ("p_rsl", 1000, 40000, 22000, ('pressure_msl_max_bar', 0.001)),
         ("p_msl", 1000, 40000, 28000, ('pressure_msl_max_bar', 0.001)),
-        ("t_mol", 0, 10000, 4500, None),
-        ("t_rsl", 0, 10000, 5500, None),
-        ("t_msl", 0, 10000, 6500, None),
+        ("t_mol", 0, 10000, 4500, ('shell_msl_max_c', 0.01)),
+        ("t_rsl", 0, 10000, 5500, ('shell_msl_max_c', 0.01)),
+        ("t_msl", 0, 10000, 6500, ('shell_msl_max_c', 0.01)),
         ("capacity", 10, 100000, 1000, None),
-    ), ((0, 1, 2), (3, 4, 5))),
+        ("charge_temp", 0, 10000, 4000, ('shell_msl_max_c', 0.01)),
+        ("leak_limit", 10, 5000, 100, None),
+    ), ((0, 1, 2), (7, 3, 4, 5))),
 )

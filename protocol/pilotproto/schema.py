@@ -73,7 +73,15 @@ CANISTER_STATE = 6
 CANISTER_VALVE_OPEN = 7
 CANISTER_SENSOR_OK = 8
 CANISTER_ALARMS = 9
-CANISTER_NFIELDS = 10
+CANISTER_SOC_LOW = 10
+CANISTER_SOC_HIGH = 11
+CANISTER_SHELL_EST = 12
+CANISTER_SHELL2_TEMP = 13
+CANISTER_FLOW = 14
+CANISTER_INLET_DUTY = 15
+CANISTER_TRIP_ETA = 16
+CANISTER_LEAK = 17
+CANISTER_NFIELDS = 18
 
 # EVENT: positions in its value list, and the count
 EVENT_UNIT = 0
@@ -221,6 +229,14 @@ FIELDS = {
         ("valve_open", "B", 1, None, None, None),
         ("sensor_ok", "B", 1, None, None, None),
         ("alarms", "I", 1, None, None, None),
+        ("soc_low", "H", 0.1, 'percent', None, None),
+        ("soc_high", "H", 0.1, 'percent', None, None),
+        ("shell_est", "h", 0.01, 'degC', None, None),
+        ("shell2_temp", "h", 0.01, 'degC', None, None),
+        ("flow", "h", 0.01, 'NL/min', None, None),
+        ("inlet_duty", "B", 1, 'percent', None, None),
+        ("trip_eta", "H", 1, 's', None, None),
+        ("leak", "h", 0.01, 'percent / h', None, None),
     ),
     5: (
         ("unit", "B", 1, None, None, None),
@@ -333,7 +349,7 @@ ENUMS = {
     "HEALTH": {0: "GOOD", 1: "WARN", 2: "REJECT"},
     "CAL_FLAG": {0: "PH", 1: "PH_EXPIRED", 2: "ORP", 3: "ORP_EXPIRED", 4: "ACID", 5: "ACID_EXPIRED", 6: "BASE", 7: "BASE_EXPIRED"},
     "PARAM_RESULT": {0: "OK", 1: "UNKNOWN", 2: "OUT_OF_RANGE", 3: "READ_ONLY", 4: "STORE_FAILED"},
-    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 27: "ACID_LOW", 28: "BASE_LOW", 29: "TEMP_TRIP", 30: "CAL_EXPIRED", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 60: "BOOT"},
+    "EVENT": {1: "TASK_ERROR", 2: "WATCHDOG_RESET", 3: "CONFIG_DEFAULTS", 4: "CONFIG_INVALID", 5: "SENSOR_FAULT", 6: "LINK_LOST", 7: "LINK_RESTORED", 8: "OUTPUT_DEADMAN", 9: "OVERRUN", 10: "TX_ERROR", 20: "PH_LOW", 21: "PH_HIGH", 22: "TEMP_LOW", 23: "TEMP_HIGH", 24: "ORP_LOW", 25: "ORP_HIGH", 26: "DOSE_LIMIT", 27: "ACID_LOW", 28: "BASE_LOW", 29: "TEMP_TRIP", 30: "CAL_EXPIRED", 40: "PRESSURE_HIGH", 41: "SHELL_TEMP_HIGH", 42: "LEAK", 43: "TRIP", 44: "SENSOR_SUSPECT", 45: "TRIP_PREDICTED", 60: "BOOT"},
     "VERB": {0: "PING", 1: "SET_MODE", 2: "SET_OUTPUT", 3: "DOSE", 4: "STOP", 5: "ACK_ALARM", 6: "RESET_TRIP", 7: "VALVE", 8: "SAVE_CONFIG", 9: "REBOOT", 10: "TO_REPL", 16: "RESERVOIR", 17: "PRIME", 19: "CAL_START", 20: "CAL_POINT", 21: "CAL_FINISH", 22: "CAL_CANCEL", 23: "CAL_READ", 24: "CAL_CLEAR", 25: "BATCH_START", 26: "BATCH_STOP"},
 }
 

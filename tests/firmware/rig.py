@@ -21,11 +21,13 @@ _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 SIM_BOARD = _HERE + "/../../boards/sim/board.json"
 KEEP_FRAMES = 300  # the host keeps the newest frames only
 # The bench scenario the rig's world is built from: a room held at 22 degC, the unit kinds
-# of the spec, electrodes with a little noise (a reading that never changes is stuck).
+# of the spec, electrodes with a little noise and the pressure transducer's (a few ADC codes):
+# a reading that never changes is a stuck sensor.
 _SCENARIO = {
     "ambient": {"mean_c": 22.0, "swing_k": 0.0},
     "unit_kinds": [[kind, section] for kind, section, _hello in m.UNIT_KINDS],
-    "sensors": {"v0_ph": {"noise": 0.1}, "v0_orp": {"noise": 0.1}},
+    "sensors": {"v0_ph": {"noise": 0.1}, "v0_orp": {"noise": 0.1},
+                "c0_pressure": {"noise": 0.005}},
 }
 
 
@@ -49,6 +51,7 @@ class Plant:
         self.p_bar = 10.0
         self.shell_c = 25.0
         self.ambient_c = 22.0
+        self.port_nl_per_min = 0.0
 
     @property
     def orp_mv_she(self):

@@ -84,6 +84,24 @@ def test_sensor_errors():
     check("sim", lambda b: pressure(b).update(range_bar=[40, 0]), "low must be below high")
     check("sim", lambda b: pressure(b).update(range_bar=[0]), "range_bar: must be [low, high]")
     check("sim", lambda b: b["sensors"]["c0_shell"].update(sh=[1, 2]), "c0_shell.sh: must be")
+    check("sim", lambda b: b["sensors"]["c0_shell"].update(tau_s="20"), "tau_s: must be a num")
+    check("sim", lambda b: pressure(b).update(rate_hz=100), "rate_hz: too fast for the ADC at 250")
+    check("sim", lambda b: b["adc"]["ads_canister"].update(sps=64), "too fast for the ADC at 64")
+    check("sim", lambda b: b["sensors"]["c0_shell"].update(rate_hz=5), "c0_shell.rate_hz: unkn")
+    check("sim", lambda b: b["sensors"].update(c0_ph2=dict(b["sensors"]["v0_orp"], rate_hz=5,
+                                                           adc="ads_canister")), "already gives")
+    flow = lambda b: b["sensors"]["c0_flow"]  # noqa: E731
+    check("sim", lambda b: flow(b).pop("out_mv"), "sensors.c0_flow.out_mv: must be [low, high]")
+    check("sim", lambda b: flow(b).update(range_nl_per_min=[5, -5]), "low must be below high")
+
+    def current_loop(b):
+        pressure(b).update(kind="current_ma", shunt_ohm=150)
+        del pressure(b)["supply_channel"]
+
+    b = board()
+    current_loop(b)
+    boardfile.validate(b)  # a 4-20 mA transmitter needs no supply channel
+    check("sim", lambda b: (current_loop(b), pressure(b).pop("shunt_ohm")), "shunt_ohm: missing")
     check("sim", lambda b: b["adc"]["ads_vessel"].update(addr=80), "adc.ads_vessel.addr: 80 is")
     check("sim", lambda b: b["adc"]["ads_vessel"].update(sps=100), "adc.ads_vessel.sps: 100")
 
@@ -119,7 +137,13 @@ def test_unit_errors():
     check("sim", lambda b: vessel(b).update(heater_w=0), "units.vessels[0].heater_w: must be > 0")
     check("sim", lambda b: canister(b).update(inlet="v0_acid"), "'v0_acid' is already units.v")
     check("sim", lambda b: canister(b).update(name="v0"), "canisters[0].name: 'v0' is used twice")
-    check("sim", lambda b: canister(b).update(pressure="c0_shell"), "not a ratiometric sensor")
+    check("sim", lambda b: canister(b).update(pressure="c0_shell"), "not a pressure sensor")
+    check("sim", lambda b: canister(b).update(flow="c0_pressure"), "'c0_pressure' is not a flow")
+    check("sim", lambda b: canister(b).update(shell2="c0_flow"), "shell2: 'c0_flow' is not a t")
+    check("sim", lambda b: canister(b).update(alloy="unobtainium"), "alloy: 'unobtainium' is no")
+    check("sim", lambda b: canister(b).pop("ua_w_per_k"), "canisters[0].ua_w_per_k: missing")
+    check("sim", lambda b: canister(b).update(alloy_kg=0), "canisters[0].alloy_kg: must be > 0")
+    check("sim", lambda b: b["hw_limits"].update(shell_msl_max_c=0), "shell_msl_max_c: must be")
     check("sim", lambda b: b["hw_limits"].update(heater_max_pct=120), "hw_limits.heater_max_pct")
 
 

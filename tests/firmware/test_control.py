@@ -1,16 +1,8 @@
-# Pure control math: PID, pH conversion and dosing policy, budgets, debounce, tiers, SOC band.
+# Pure control math: PID, pH conversion and dosing policy, budgets, debounce.
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
 from fwcheck import near
 
-from control import tiers
 from control.budget import DoseBudget, RollingSum
-from control.hydride import (
-    SOC_HIGH_PERMILLE,
-    SOC_LOW_PERMILLE,
-    SOC_MID_PERMILLE,
-    plateau_bar,
-    soc_band_permille,
-)
 from control.ph import PulseDoser, ph_from_mv, slope_mv
 from control.pid import PID
 from control.tiers import Debounce
@@ -97,22 +89,3 @@ def test_debounce_counts_both_ways():
     assert not d.update(True) and not d.update(True) and d.update(True)
     assert d.update(False) and d.update(True)  # a good sample alone does not clear
     assert d.update(False) and d.update(False) and d.update(False) is False
-
-
-def test_tiers_levels_and_response_counts():
-    t = tiers.Tiers(2, 2, 1)
-    assert t.update(19, 18, 22, 28) == tiers.OK
-    assert t.update(19, 18, 22, 28) == tiers.MOL
-    assert t.update(29, 18, 22, 28) == tiers.MSL  # MSL counts 1 sample
-    t.reset()
-    assert t.level == tiers.OK and t.update(23, 18, 22, 28) == tiers.OK
-    assert t.update(23, 18, 22, 28) == tiers.RSL
-
-
-def test_soc_band_from_plateau():
-    p25 = plateau_bar(25.0)
-    near(p25, 1.56, 0.05)  # LaNi5 desorption plateau at 25 degC [S64]
-    assert plateau_bar(60.0) > 2 * p25
-    assert soc_band_permille(0.2 * p25, 25.0) == SOC_LOW_PERMILLE
-    assert soc_band_permille(p25, 25.0) == SOC_MID_PERMILLE
-    assert soc_band_permille(5 * p25, 25.0) == SOC_HIGH_PERMILLE

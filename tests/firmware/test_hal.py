@@ -25,7 +25,7 @@ def test_make_imports_the_module_the_board_names():
 def test_fake_hal_objects_follow_the_board():
     h = hal.make(sim_board_as_fake())
     assert h.i2c("i2c0") is h.i2c("i2c0")
-    assert h.i2c("i2c0").scan() == [72, 73]  # the board's two ADS1115
+    assert h.i2c("i2c0").scan() == [72, 73, 74]  # the board's three ADS1115
     raises(KeyError, h.i2c, "i2c9")
     assert h.onewire("ow0").reset()
     assert h.pin("acid_pump").value() == 0 and h.pin("acid_pump") is h.pin("acid_pump")

@@ -33,7 +33,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "needs(*capabilities): run only on a rig that has these capabilities")
     config.addinivalue_line(
-        "markers", "preset(**times): start the board with these time presets (time_preset)")
+        "markers", "preset(**times): start the board with these time presets (time_preset) "
+        "or at this speed and plant step (speed=, step_ms=, trace_ms=; fast_time)")
     config.addinivalue_line(
         "markers", "long: minutes to hours of board time; the bench runs it at FAST_SPEED")
 

@@ -22,12 +22,17 @@ Capabilities:
     time_preset      start the board as if it had been up a long time  @pytest.mark.preset
   vessel measurement and safety (issue 13):
     power_cut        cut the board's power, press its reset button    rig.power_cut(), reset()
-    fast_time        hours of board time in minutes (the bench at FAST_SPEED)
+    fast_time        hours of board time in minutes (the bench at FAST_SPEED, or a
+                     @pytest.mark.preset(speed=)); its plants in finer steps
+                     (preset step_ms=), its truth trace thinned (preset trace_ms=)
     sensor_drift     freeze a sensor's signal or make it drift        rig.sensor_fault(s, kind)
     buffer_station   put an electrode into a standard and back        rig.to_standard(), ...
     cylinder         a measuring cylinder under a pump's outlet       rig.pump_to_cylinder(), ...
+  canister monitor (issue 15):
+    canister_plant   heat, fill or leak the canister, fail its regulator  rig.canister()
 """
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -37,12 +42,15 @@ from mpremote.transport_serial import SerialTransport
 from hil import Board
 from pilotedge import deploy
 from pilotedge.bench import Bench
+from pilotedge.bench.scenario import load as load_scenario
 
 RIGS = Path(__file__).resolve().parent / "rigs"
 CAPABILITIES = ("sensor_fault", "pressure_source", "output_readback", "truth", "flash_cut",
                 "line_noise", "time_preset")
 # Vessel measurement and safety (issue 13).
 CAPABILITIES += ("power_cut", "fast_time", "sensor_drift", "buffer_station", "cylinder")
+# Canister monitor (issue 15).
+CAPABILITIES += ("canister_plant",)
 FAST_SPEED = 600  # simulated seconds per second for a test that needs fast_time
 # The rig controller calls a real rig needs for each capability it claims (None: the bench
 # alone can do it).
@@ -60,6 +68,8 @@ CALLS = {
     "sensor_drift": ("sensor_stuck", "sensor_drift", "sensor_ok"),
     "buffer_station": ("to_standard", "to_vessel"),
     "cylinder": ("pump_to_cylinder", "cylinder_ml", "pump_to_vessel"),
+    # Canister monitor (issue 15).
+    "canister_plant": None,
 }
 
 
@@ -114,16 +124,23 @@ class BenchRig(Rig):
     """The virtual bench: a fresh simulated board per test, every capability."""
 
     def __init__(self, spec, workdir, speed=None, **presets):
-        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) a test asked for;
-        # speed: the bench's, when a test needs another than the rig file's.
+        # presets: Bench time presets (ticks_start_ms, uptime_start_ms) and the speed, plant
+        # step and trace thinning a test asked for; speed: the bench's for a fast_time test.
         Rig.__init__(self, spec)
         self.capabilities = set(CAPABILITIES)
         scenario = Path(spec["file"]).parent / spec["scenario"]
         # deploy = "mpremote": each board starts with a bare flash and gets the firmware by
         # `pilotedge deploy` through its REPL, as a board on a rig does before its suite.
         mpremote = spec.get("deploy") == "mpremote"
-        self.bench = Bench(scenario, speed=speed or spec.get("speed", 20), workdir=workdir,
-                           fresh=True, trace=True, deploy=not mpremote, **presets)
+        speed = presets.pop("speed", None) or speed or spec.get("speed", 20)
+        scenario = load_scenario(scenario)
+        if "step_ms" in presets:  # finer plant steps: a trip's latency measured to them
+            scenario = dataclasses.replace(
+                scenario, board_json=dict(scenario.board_json, step_ms=presets.pop("step_ms")))
+        self.boot_ms = 0  # simulated time of the board's last power-on: its uptime's origin
+        trace = presets.pop("trace_ms", True)  # a long test's truth: a step a second
+        self.bench = Bench(scenario, speed=speed, workdir=workdir, fresh=True, trace=trace,
+                           deploy=not mpremote, on_event=self._on_event, **presets)
         self.bench.start()
         board = self.bench.boards[0]
         self.protocol_port = board.protocol_port
@@ -133,6 +150,10 @@ class BenchRig(Rig):
 
     def close(self):
         self.bench.stop()
+
+    def _on_event(self, board, event):
+        if event["event"] == "boot":
+            self.boot_ms = event["now_ms"]
 
     def sensor_fault(self, sensor, kind, **args):
         """kind: "open", "short", "stuck", "drift" (per_h) or "ok"."""
@@ -152,6 +173,30 @@ class BenchRig(Rig):
 
     def truth(self):
         return self.bench.trace(0)
+
+    # -- the canister's plant (canister_plant): what a test does to the gas and the room ----
+
+    def canister(self, canister, room_c=None, regulator_failure=False, leak_nml_per_min=None,
+                 **state):
+        """The room at room_c, the supply regulator failed high, a leak (NmL/min at the
+        plant's reference pressure), or the plant's state set (soc=...)."""
+        if room_c is not None:
+            self.bench.inject(0, "set", target="ambient",
+                              values={"mean_c": room_c, "swing_k": 0.0})
+        if regulator_failure:
+            self.bench.inject(0, "regulator_failure", target=canister)
+        if leak_nml_per_min is not None:
+            self.bench.inject(0, "leak", target=canister, nml_per_min=leak_nml_per_min)
+        if state:
+            self.bench.inject(0, "set", target=canister, values=state)
+
+    def plant(self, canister):
+        """The canister plant's state now (pressure_bar, shell_c, soc, ...)."""
+        return self.bench.state(0)["plants"][canister]
+
+    def sim_ms_at(self, uptime_s):
+        """The simulated time (truth trace ms) of a board uptime (s, an EVENT's stamp)."""
+        return self.boot_ms + uptime_s * 1000.0
 
     def sim_ms(self):
         return self.bench.state(0)["now_ms"]

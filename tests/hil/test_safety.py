@@ -22,8 +22,11 @@ def test_a_temperature_sensor_fault_takes_the_heater_off(rig, board, kind):
     telemetry(board, "VESSEL", lambda f: f["heater"] > 0)
     events = board.listen("EVENT")
     rig.sensor_fault(spec.part("v0", "temp"), kind)
-    fault = next_frame(events, lambda f: f.fields()["code"] == "SENSOR_FAULT").fields()
-    assert (fault["unit"], fault["kind"]) == (v0, "RAISED")
+    # The vessel's: a shorted DS18B20 holds its 1-Wire bus low, so the canister's second
+    # shell sensor on that bus may report first.
+    fault = next_frame(events, lambda f: f.fields()["code"] == "SENSOR_FAULT"
+                       and f.fields()["unit"] == v0).fields()
+    assert fault["kind"] == "RAISED"
     safe = telemetry(board, "VESSEL", lambda f: not f["sensor_ok"] & _TEMP_OK)
     assert safe["heater"] == 0
     board_seconds(board, 3)  # past the heater's time-proportioning window

@@ -56,7 +56,9 @@ def test_readings_a_frame_does_not_vouch_for_are_null(log):
     db.frame(src, frame("VESSEL", 3, **VESSEL), 103.0, 3.0)
     db.frame(src, frame("CANISTER", 4, unit=1, pressure=18.2, shell_temp=21.0,
                         ambient_temp=20.0, soc=0.0, soc_valid="INVALID", state="IDLE",
-                        valve_open=0, sensor_ok=7, alarms=0), 103.5, 3.5)
+                        valve_open=0, sensor_ok=7, alarms=0, soc_low=0.0, soc_high=100.0,
+                        shell_est=21.0, shell2_temp=0.0, flow=0.0, inlet_duty=0,
+                        trip_eta=65535, leak=0.0), 103.5, 3.5)
     db.flush()
     assert q(path, "SELECT ph, temp, orp, ph_mode FROM vessel ORDER BY id") == [
         (None, None, None, "AUTO"), (None, 35.02, 612, "AUTO"), (1.712, 35.02, 612, "AUTO")]

@@ -99,6 +99,23 @@ def test_trace_has_each_pin_edge_and_sample_at_its_millisecond(bench):
     assert all(abs(r - s) <= 1 / 32 for r, s in zip(temp["reported"], temp["sensed"], strict=True))
 
 
+@pytest.mark.bench(trace=1000)
+def test_a_thinned_trace_keeps_a_step_and_a_sample_a_second_and_every_edge(bench):
+    with Link(bench.boards[0].protocol_port) as link:
+        link.hello()
+        manual_dose(link, 500)  # 0.5 mL at 5 mL/min: the pump on for 6 s
+    sim_s(bench, 3)
+    trace = bench.trace(0)
+    for name in ("v0", "c0"):
+        assert {b - a for a, b in pairwise(trace.plant(name)["t_ms"])} == {1000}
+    ph = trace.samples("v0_ph")["t_ms"]
+    assert len(ph) > 5 and min(b - a for a, b in pairwise(ph)) >= 1000
+    edges = trace.edges("v0_acid")
+    # Edges are never thinned: each at its millisecond on the io task's 50 ms grid.
+    on_ms = sum(off - on for (on, _), (off, _) in zip(edges[::2], edges[1::2], strict=True))
+    assert abs(on_ms - 6000) <= 50 and any(t % 1000 for t, _ in edges)
+
+
 @pytest.mark.bench(trace=True)
 def test_trace_sees_a_sensor_fault_from_its_millisecond(bench):
     sim_s(bench, 1)  # a few good samples first

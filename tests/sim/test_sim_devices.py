@@ -273,7 +273,8 @@ def test_ntc_divider_and_ratiometric_transducer_levels():
     assert low.level() == 3300.0
     high = signals.NtcDivider(clock, 1, {}, plant, "t", supply, dict(entry, ntc_side="high"))
     assert high.level() > 1650.0
-    p = signals.Ratiometric(clock, 1, {}, plant, "p", supply, [0.0, 40.0])
+    assert signals.Ratiometric(clock, 1, {}, plant, "p", supply, [0.0, 40.0]).noise > 0.0
+    p = signals.Ratiometric(clock, 1, {"noise": 0.0}, plant, "p", supply, [0.0, 40.0])
     near(p.level(), 330.0, 1e-9)  # 0 bar: 10 % [S81]
     plant.p = 40.0
     near(p.level(), 2970.0, 1e-9)  # 40 bar: 90 %
@@ -283,6 +284,30 @@ def test_ntc_divider_and_ratiometric_transducer_levels():
     assert p.level() == 0.0
     p.electrical = signals.SHORT
     assert p.level() == 3300.0
+
+
+def test_current_loop_and_flow_meter_levels():
+    clock = Clock()
+    plant = Plant(t=25.0, p=10.0)
+    loop = signals.CurrentLoop(clock, 1, {"noise": 0.0}, plant, "p",
+                               {"range_bar": [0.0, 40.0], "shunt_ohm": 150})
+    near(loop.level(), 8.0 * 150, 1e-9)  # 10 bar of 40: 4 + 4 mA
+    plant.p = 60.0
+    near(loop.level(), 20.5 * 150, 1e-9)  # the output stage holds the NE43 band [S80]
+    loop.electrical = signals.OPEN
+    assert loop.level() == 0.0
+    loop.electrical = signals.SHORT
+    assert loop.level() == 25.0 * 150
+    entry = {"out_mv": [0, 2500], "range_nl_per_min": [-50.0, 50.0]}
+    plant.f = 10.0
+    meter = signals.FlowMeter(clock, 1, {"gain_error": 0.01, "offset": 0.1}, plant, "f",
+                              signals.Fixed(3300.0), entry)
+    near(meter.level(), 1250.0 + (10.0 * 1.01 + 0.1) * 25.0, 1e-9)  # 25 mV per NL/min
+    assert meter.true() == 10.0
+    plant.f = -80.0
+    assert meter.level() == 0.0  # saturated at full reverse scale
+    meter.electrical = signals.SHORT
+    assert meter.level() == 3300.0  # beyond what the divided output can reach
 
 
 def test_pin_on_time_is_integrated_for_the_plant():

@@ -109,6 +109,7 @@ def _answers(ph, temp_c):
     board = boardfile.load(str(BOARD))
     plant = rig.Plant()
     plant.temp_c = temp_c
+    plant.shell_c = temp_c  # the stand-in 1-Wire answers each DS18B20 alike: the shell's too
     plant.ph = ph
     world = rig.make_world(board, plant)
     answers = {}

@@ -22,8 +22,9 @@ class Bench:
     speed: simulated seconds per real second (0 = as fast as the host can). seed: overrides
     the scenario's; board n uses seed + 7919·n. on_event(board, event) sees every event a
     board reports (boot, exit, host) on the board's control thread: it must not block.
-    trace: record each board's truth trace (trace()). deploy: put the firmware onto each
-    board's flash before it starts (False: boot what the flash holds). ticks_start_ms,
+    trace: record each board's truth trace (trace()): True for every plant step and sample,
+    or a number of ms: each at most that often (pin edges always). deploy: put the firmware
+    onto each board's flash before it starts (False: boot what the flash holds). ticks_start_ms,
     uptime_start_ms: time presets, overriding the scenario's (where the firmware's ticks and
     uptime start at each power-on, e.g. a minute before a wrap).
     """

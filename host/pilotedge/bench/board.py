@@ -28,6 +28,7 @@ cause and physical state, as a reset would. The per-start configuration the proc
     operator_heartbeat, heartbeat_ms a host HEARTBEAT frame (hex) the board's UART receives
                                      every heartbeat_ms when the scenario has operator_link
     trace                            record the truth trace into this file (trace.py), or null
+    trace_every_ms                   plant steps and samples in the trace at most this often
 """
 
 import itertools
@@ -91,6 +92,7 @@ class SimBoard:
         self.flash_dir = self.workdir / name
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         self.trace_path = self.workdir / (name + ".trace") if trace else None
+        self._trace_every_ms = 1 if trace is True else int(trace or 1)
         self._deploy = deploy
         self._scenario = scenario
         self._seed = (scenario.seed if seed is None else seed) + 7919 * index
@@ -163,6 +165,7 @@ class SimBoard:
             "heartbeat_ms": m.HEARTBEAT_MS,
             "operator_heartbeat": _operator_heartbeat() if scenario["operator_link"] else None,
             "trace": None if self.trace_path is None else str(self.trace_path),
+            "trace_every_ms": self._trace_every_ms,
         }
         cfg.update(start)
         cfg_path = self.workdir / (self.name + ".json")

@@ -1,10 +1,11 @@
 """Stand-in for the port's machine module, for tools/bench/firmware.py only.
 
 The benchmark runs the real board HAL (firmware/hal/mcu.py) on an ESP32 board file; this
-module plays the chip under it. Pins keep their level, both ADS1115 answer each conversion
+module plays the chip under it. Pins keep their level, the ADS1115s answer each conversion
 from the table firmware.py computed (I2C.answers, key addr << 6 | MUX << 3 | PGA: the
 config bits 14-9 of the last write) with a few codes of noise (a reading that never moves
-is a stuck sensor to the firmware), the watchdog counts feeds, and the UART is the host
+is a stuck sensor to the firmware, the canister's pressure too), the watchdog counts feeds,
+and the UART is the host
 end that fw_runtime.py scripts (UART.script). Kept to what mcu.py calls, so the heap holds
 little besides the firmware.
 """
