@@ -54,6 +54,10 @@ _REASON_OUT_OF_RANGE = const(3)
 _REASON_LIMIT = const(4)
 _REASON_NOT_READY = const(6)
 _REASON_SAFE_STATE = const(7)
+_CHECK_OK = const(0)
+_CHECK_STUCK = const(5)
+_CHECK_NO_RESPONSE = const(6)
+_CHECK_DISAGREE = const(7)
 _EVENT_SENSOR_FAULT = const(5)
 _EVENT_PRESSURE_HIGH = const(40)
 _EVENT_SHELL_TEMP_HIGH = const(41)
@@ -226,8 +230,8 @@ class Canister(Unit):
             mbar = self.p_mbar = int(self.p.value * 1000)
             self._p_sum += mbar
             self._p_cnt += 1
-            if self._p_check.update(mbar, _PERIOD_MS) == plausible.STUCK:
-                self.suspect = plausible.STUCK
+            if self._p_check.update(mbar, _PERIOD_MS) == _CHECK_STUCK:
+                self.suspect = _CHECK_STUCK
             level = self.p_tiers.update(mbar, cfg["p_mol"], cfg["p_rsl"], cfg["p_msl"], _PERIOD_MS)
             self._p_level = self._tier_news(level, self._p_level, _EVENT_PRESSURE_HIGH, mbar,
                                             cfg["p_mol"], cfg["p_rsl"])
@@ -304,11 +308,11 @@ class Canister(Unit):
             self._t_level = self._tier_news(level, self._t_level, _EVENT_SHELL_TEMP_HIGH,
                                             est * 10, cfg["t_mol"] * 10, cfg["t_rsl"] * 10)
             self._predict(est, lead.rate)
-        twin = plausible.OK
+        twin = _CHECK_OK
         if self._t2_in is not None:
             twin = self._twin.update(self._lead.value if self.shell.ok else None,
                                      self._lead2.value if self.shell2.ok else None)
-        self._twin_alarm.update(1 if twin == plausible.DISAGREE else 0, _SLOW_MS)
+        self._twin_alarm.update(1 if twin == _CHECK_DISAGREE else 0, _SLOW_MS)
         if not self.trip:
             if level == tiers.MSL:
                 self._latch(_EVENT_SHELL_TEMP_HIGH, est * 10, cfg["t_msl"] * 10)
@@ -462,7 +466,7 @@ class Canister(Unit):
         if -_FOLLOW_K < dt < _FOLLOW_K:
             return
         if (ln_p - ref[0]) * (1 if dt > 0 else -1) < _FOLLOW_LN:
-            self.suspect = plausible.NO_RESPONSE
+            self.suspect = _CHECK_NO_RESPONSE
         self._follow = (ln_p, t_c)
 
     def _update_state(self, discharging):
@@ -553,9 +557,9 @@ class Canister(Unit):
         if not self.trip:
             return _RESULT_DONE, _REASON_NONE, 0
         cause_present = max(self.p_tiers.level, self.t_tiers.level) >= tiers.RSL
-        if self._p_check.verdict == plausible.STUCK:
-            self.suspect = plausible.STUCK
-        elif self.suspect == plausible.STUCK:
+        if self._p_check.verdict == _CHECK_STUCK:
+            self.suspect = _CHECK_STUCK
+        elif self.suspect == _CHECK_STUCK:
             self.suspect = 0
         if self.p.faulted or self.shell.faulted or self.shell2.faulted:
             cause_present = True
