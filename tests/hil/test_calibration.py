@@ -21,6 +21,15 @@ ORP_OFFSET = 12.0
 PH_BIT = 1 << m.CAL_FLAG_PH
 
 
+def start(rig, board, role, kind):
+    # The board ready and an electrode's calibration started: (v0's number, its sensor).
+    spec = Board(rig.board)
+    v0 = spec.units["v0"]
+    ready(board)
+    assert result(board.command(v0, "CAL_START", kind)) == "DONE"
+    return v0, spec.part("v0", role)
+
+
 def take_point(rig, board, v0, sensor, standard, ident, temp_c=25.0):
     # The electrode into the standard at temp_c, the point once its reading is steady.
     rig.to_standard(sensor, standard, temp_c)
@@ -31,12 +40,8 @@ def take_point(rig, board, v0, sensor, standard, ident, temp_c=25.0):
 
 @pytest.mark.needs("buffer_station")
 def test_a_two_point_ph_calibration_recovers_the_electrode(rig, board):
-    spec = Board(rig.board)
-    v0 = spec.units["v0"]
-    sensor = spec.part("v0", "ph")
-    ready(board)
     assert not telemetry(board)["cal"] & PH_BIT  # the ideal electrode: uncalibrated
-    assert result(board.command(v0, "CAL_START", m.CAL_KIND_PH)) == "DONE"
+    v0, sensor = start(rig, board, "ph", m.CAL_KIND_PH)
     held = telemetry(board, "VESSEL", lambda f: not f["sensor_ok"] & 1)  # pH loop held
     assert held["outputs"] & 3 == 0
     take_point(rig, board, v0, sensor, "4.01", 4010)
@@ -58,7 +63,7 @@ def test_a_two_point_ph_calibration_recovers_the_electrode(rig, board):
     # Readable over the protocol, and kept across a reboot.
     boot = board.hello()["boot_count"]
     hellos = board.listen("HELLO")
-    assert result(board.command(spec.units["board"], "REBOOT")) == "DONE"
+    assert result(board.command(Board(rig.board).units["board"], "REBOOT")) == "DONE"
     next_frame(hellos, lambda f: f.fields()["boot_count"] > boot)
     board.hello()
     records = board.listen("CAL")
@@ -71,11 +76,7 @@ def test_a_two_point_ph_calibration_recovers_the_electrode(rig, board):
 
 @pytest.mark.needs("buffer_station")
 def test_an_orp_offset_calibration_and_its_expiry(rig, board):
-    spec = Board(rig.board)
-    v0 = spec.units["v0"]
-    sensor = spec.part("v0", "orp")
-    ready(board)
-    assert result(board.command(v0, "CAL_START", m.CAL_KIND_ORP)) == "DONE"
+    v0, sensor = start(rig, board, "orp", m.CAL_KIND_ORP)
     take_point(rig, board, v0, sensor, "quinhydrone_4.01", 4010)
     rig.to_vessel(sensor)
     events = board.listen("EVENT")
