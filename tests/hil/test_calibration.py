@@ -3,8 +3,8 @@
 A two-point pH calibration with the rig's buffers recovers the electrode's slope within 1 %
 and its offset within 1 mV (the bench's electrode: 96 %, +8 mV); an ORP offset calibration
 against quinhydrone finds the electrode's offset; a pump calibration into the measuring
-cylinder brings the pump's reported total within 0.5 % of what it delivers (the bench's acid
-pump: 3 % over its nominal rate). Records are read back over the protocol, survive a reboot,
+cylinder brings the pump's reported total within 0.5 % of what it delivers (the bench's base
+pump: 3 % under its nominal rate). Records are read back over the protocol, survive a reboot,
 and an expired one warns while it stays in force.
 """
 
@@ -18,6 +18,7 @@ from pilotproto import messages as m
 pytestmark = pytest.mark.long  # minutes of board time each
 ELECTRODE = {"slope": 96.0, "offset": 8.0}  # the bench's (tests/hil/scenarios/hil.toml)
 ORP_OFFSET = 12.0
+BASE_RATE = 0.97  # the bench's base pump delivers 3 % under its nominal rate
 PH_BIT = 1 << m.CAL_FLAG_PH
 
 
@@ -111,17 +112,17 @@ def test_a_pump_calibration_brings_its_total_within_half_a_percent(rig, board):
 
     def dose(ml):
         # A host dose: (what the board says it delivered, what went into the vessel), mL.
-        before = rig.truth().plant("v0")["acid_added_ml"][-1]
-        done = board.command(v0, "DOSE", m.OUT_ACID, int(ml * 1000)).fields()
+        before = rig.truth().plant("v0")["base_added_ml"][-1]
+        done = board.command(v0, "DOSE", m.OUT_BASE, int(ml * 1000)).fields()
         assert done["result"] == "DONE"
         board_seconds(board, 2)
-        return done["value"] / 1000, rig.truth().plant("v0")["acid_added_ml"][-1] - before
+        return done["value"] / 1000, rig.truth().plant("v0")["base_added_ml"][-1] - before
 
     said, went = dose(10.0)
-    assert went == pytest.approx(said * 1.03, rel=0.002)  # the nominal rate: 3 % short
-    cal, ml = calibrate_pump(rig, board, v0, spec.part("v0", "acid"), "ACID")
-    assert cal["rate"] == pytest.approx(5.0 * 1.03, rel=0.002) and cal["points"] == 1
-    assert ml == pytest.approx(20.0 * 1.03, rel=0.01)
-    assert telemetry(board)["cal"] & 1 << m.CAL_FLAG_ACID
+    assert went == pytest.approx(said * BASE_RATE, rel=0.002)  # the nominal rate: 3 % short
+    cal, ml = calibrate_pump(rig, board, v0, spec.part("v0", "base"), "BASE")
+    assert cal["rate"] == pytest.approx(5.0 * BASE_RATE, rel=0.002) and cal["points"] == 1
+    assert ml == pytest.approx(20.0 * BASE_RATE, rel=0.01)
+    assert telemetry(board)["cal"] & 1 << m.CAL_FLAG_BASE
     said, went = dose(10.0)
     assert said == pytest.approx(went, rel=0.005)
