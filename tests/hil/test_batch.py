@@ -1,8 +1,7 @@
 """HIL: batch accounting and priming through the firmware's commands (issue 13).
 
-A batch's telemetry counts the reagent its doses delivered (as the board books them: the
-bench's acid pump delivers 3 % over its nominal rate, uncalibrated here) and the heater's
-energy, checked against the truth trace; a prime runs the pump into its line, outside the
+A batch's telemetry counts the reagent its doses delivered and the heater's energy, checked
+against the truth trace; a prime runs the pump into its line, outside the
 delivered totals and the batch but inside the hour budget.
 """
 
@@ -12,7 +11,6 @@ from hil import Board, board_seconds, manual_dosing, result, telemetry
 from pilotproto import messages as m
 
 pytestmark = pytest.mark.long  # minutes of board time each
-ACID_OVER = 1.03  # the bench's acid pump (tests/hil/scenarios/hil.toml)
 
 
 def _truth(rig, column):
@@ -43,7 +41,7 @@ def test_a_batch_reports_its_reagent_and_heater_energy(rig, board):
     assert wh == pytest.approx(0.6 * 300 * 300 / 3600, rel=0.05)  # the heater did run
     t = telemetry(board, "VESSEL", lambda f: f["batch"] == 0)
     assert t["batch_acid"] == pytest.approx(said, abs=0.001)
-    assert went == pytest.approx(said * ACID_OVER, rel=0.005)
+    assert went == pytest.approx(said, rel=0.005)
     assert t["batch_heat"] == pytest.approx(wh, rel=0.01) and t["batch_base"] == 0
     done = board.command(v0, "DOSE", m.OUT_ACID, 1000).fields()  # after the batch
     assert done["result"] == "DONE"
@@ -60,7 +58,7 @@ def test_a_prime_fills_the_line_outside_the_totals_within_the_budget(rig, board)
     assert (done["result"], done["verb"]) == ("DONE", "PRIME")
     board_seconds(board, 2)
     primed = done["value"] / 1000
-    assert _truth(rig, "acid_added_ml") - acid0 == pytest.approx(primed * ACID_OVER, rel=0.005)
+    assert _truth(rig, "acid_added_ml") - acid0 == pytest.approx(primed, rel=0.005)
     t = telemetry(board)
     assert t["acid_total"] == total and t["acid_hour"] == pytest.approx(hour + primed, abs=1e-6)
     board.param_set(v0, "acid_ml_hour", hour + primed + 1.0)  # room for 1 mL more this hour

@@ -3,8 +3,8 @@
 A two-point pH calibration with the rig's buffers recovers the electrode's slope within 1 %
 and its offset within 1 mV (the bench's electrode: 96 %, +8 mV); an ORP offset calibration
 against quinhydrone finds the electrode's offset; a pump calibration into the measuring
-cylinder brings the pump's reported total within 0.5 % of what it delivers (the bench's acid
-pump: 3 % over its nominal rate). Records are read back over the protocol, survive a reboot,
+cylinder brings the pump's reported total within 0.5 % of what it delivers (the bench's base
+pump: 3 % under its nominal rate). Records are read back over the protocol, survive a reboot,
 and an expired one warns while it stays in force.
 """
 
@@ -18,7 +18,17 @@ from pilotproto import messages as m
 pytestmark = pytest.mark.long  # minutes of board time each
 ELECTRODE = {"slope": 96.0, "offset": 8.0}  # the bench's (tests/hil/scenarios/hil.toml)
 ORP_OFFSET = 12.0
+BASE_RATE = 0.97  # the bench's base pump delivers 3 % under its nominal rate
 PH_BIT = 1 << m.CAL_FLAG_PH
+
+
+def start(rig, board, role, kind):
+    # The board ready and an electrode's calibration started: (v0's number, its sensor).
+    spec = Board(rig.board)
+    v0 = spec.units["v0"]
+    ready(board)
+    assert result(board.command(v0, "CAL_START", kind)) == "DONE"
+    return v0, spec.part("v0", role)
 
 
 def take_point(rig, board, v0, sensor, standard, ident, temp_c=25.0):
@@ -31,12 +41,8 @@ def take_point(rig, board, v0, sensor, standard, ident, temp_c=25.0):
 
 @pytest.mark.needs("buffer_station")
 def test_a_two_point_ph_calibration_recovers_the_electrode(rig, board):
-    spec = Board(rig.board)
-    v0 = spec.units["v0"]
-    sensor = spec.part("v0", "ph")
-    ready(board)
     assert not telemetry(board)["cal"] & PH_BIT  # the ideal electrode: uncalibrated
-    assert result(board.command(v0, "CAL_START", m.CAL_KIND_PH)) == "DONE"
+    v0, sensor = start(rig, board, "ph", m.CAL_KIND_PH)
     held = telemetry(board, "VESSEL", lambda f: not f["sensor_ok"] & 1)  # pH loop held
     assert held["outputs"] & 3 == 0
     take_point(rig, board, v0, sensor, "4.01", 4010)
@@ -58,7 +64,7 @@ def test_a_two_point_ph_calibration_recovers_the_electrode(rig, board):
     # Readable over the protocol, and kept across a reboot.
     boot = board.hello()["boot_count"]
     hellos = board.listen("HELLO")
-    assert result(board.command(spec.units["board"], "REBOOT")) == "DONE"
+    assert result(board.command(Board(rig.board).units["board"], "REBOOT")) == "DONE"
     next_frame(hellos, lambda f: f.fields()["boot_count"] > boot)
     board.hello()
     records = board.listen("CAL")
@@ -71,11 +77,7 @@ def test_a_two_point_ph_calibration_recovers_the_electrode(rig, board):
 
 @pytest.mark.needs("buffer_station")
 def test_an_orp_offset_calibration_and_its_expiry(rig, board):
-    spec = Board(rig.board)
-    v0 = spec.units["v0"]
-    sensor = spec.part("v0", "orp")
-    ready(board)
-    assert result(board.command(v0, "CAL_START", m.CAL_KIND_ORP)) == "DONE"
+    v0, sensor = start(rig, board, "orp", m.CAL_KIND_ORP)
     take_point(rig, board, v0, sensor, "quinhydrone_4.01", 4010)
     rig.to_vessel(sensor)
     events = board.listen("EVENT")
@@ -110,17 +112,17 @@ def test_a_pump_calibration_brings_its_total_within_half_a_percent(rig, board):
 
     def dose(ml):
         # A host dose: (what the board says it delivered, what went into the vessel), mL.
-        before = rig.truth().plant("v0")["acid_added_ml"][-1]
-        done = board.command(v0, "DOSE", m.OUT_ACID, int(ml * 1000)).fields()
+        before = rig.truth().plant("v0")["base_added_ml"][-1]
+        done = board.command(v0, "DOSE", m.OUT_BASE, int(ml * 1000)).fields()
         assert done["result"] == "DONE"
         board_seconds(board, 2)
-        return done["value"] / 1000, rig.truth().plant("v0")["acid_added_ml"][-1] - before
+        return done["value"] / 1000, rig.truth().plant("v0")["base_added_ml"][-1] - before
 
     said, went = dose(10.0)
-    assert went == pytest.approx(said * 1.03, rel=0.002)  # the nominal rate: 3 % short
-    cal, ml = calibrate_pump(rig, board, v0, spec.part("v0", "acid"), "ACID")
-    assert cal["rate"] == pytest.approx(5.0 * 1.03, rel=0.002) and cal["points"] == 1
-    assert ml == pytest.approx(20.0 * 1.03, rel=0.01)
-    assert telemetry(board)["cal"] & 1 << m.CAL_FLAG_ACID
+    assert went == pytest.approx(said * BASE_RATE, rel=0.002)  # the nominal rate: 3 % short
+    cal, ml = calibrate_pump(rig, board, v0, spec.part("v0", "base"), "BASE")
+    assert cal["rate"] == pytest.approx(5.0 * BASE_RATE, rel=0.002) and cal["points"] == 1
+    assert ml == pytest.approx(20.0 * BASE_RATE, rel=0.01)
+    assert telemetry(board)["cal"] & 1 << m.CAL_FLAG_BASE
     said, went = dose(10.0)
     assert said == pytest.approx(went, rel=0.005)
