@@ -462,9 +462,7 @@ class Vessel(Unit):
         vol_ul = d.update(ph, sp, dt_ms, idle and not band, cap)
         if band:  # the on/off baseline: dose_max doses while on, stopped when off
             self._onoff = state = onoff(ph, sp, band / 1000, self._onoff)
-            for p, on in ((acid, state > 0), (base, state < 0)):
-                if p is not None and not on and p.mode == pumps.DOSING and p.cmd_id is None:
-                    self.reagents.stop(p, _REASON_NONE)
+            self._stop_auto(state)
             vol_ul = state * cap if idle else 0
         p = acid if vol_ul > 0 else base
         if vol_ul and p is not None:
@@ -485,6 +483,13 @@ class Vessel(Unit):
 
     def service_io(self, now_ms, dt_ms):
         self.reagents.service(dt_ms, self.cfg["pump_duty_max"])
+
+    def _stop_auto(self, keep):
+        # End the pH loop's own doses but of the reagent `keep` asks for (> 0 acid, < 0 base).
+        for p, sign in ((self.acid, 1), (self.base, -1)):
+            if (p is not None and sign * keep <= 0 and p.mode == pumps.DOSING
+                    and p.cmd_id is None):
+                self.reagents.stop(p, _REASON_NONE)
 
     def _stop_pumps(self, reason, host_only):
         # Stop pump runs (host_only: only those the host asked for); a host run ends FAILED.
@@ -543,6 +548,7 @@ class Vessel(Unit):
             elif loop == _LOOP_PH:
                 self.doser.reset()
                 self._onoff = 0
+                self._stop_auto(0)
             self.modes[loop] = mode
             self._state.set_modes(self.name, self.modes)
         return _RESULT_DONE, _REASON_NONE, mode
