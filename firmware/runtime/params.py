@@ -42,6 +42,7 @@ _KIND_PARAMS = const((
         ("ph_lockout", 0, 3600, 120, None),
         ("res_low", 0, 100000000, 200000, None),
         ("fe_e0", 500, 900, 680, None),
+        ("volume", 0, 10000, 0, None),
         ("ph_onoff", 0, 1000, 0, None),
         ("ph_beta", 1, 2000, 100, None),
         ("acid_n", 1, 2000, 200, None),

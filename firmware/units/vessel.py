@@ -28,6 +28,7 @@ from control import orp as redox
 from control.ph import ph_of
 from control.phdose import DemandDoser, onoff
 from control.pid import PID
+from control.ramp import Ramp
 from control.plausible import NoResponse, SensorCheck, TwinCheck
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
 from units import pump as pumps
@@ -160,11 +161,11 @@ _TEMP_BAND_CC = const(50)
 # the element's, the well's and the sensor's lags and the heater's time proportioning add to
 # about _LAG_S of dead time. PI for an integrating process (SIMC, closed loop 3 x the dead
 # time): Kc = 1 / (k' 4 lag), Ti = 16 lag. The set point the PI follows ramps from where the
-# broth is at half the heater's rate and eases into the set point with _EASE_S (the element
-# and well stay a few tenths of a kelvin behind a faster approach: overshoot), the ramp's
-# heat fed forward.
+# broth is at half the heater's rate (control/ramp.py), easing in with _EASE_S, at most
+# _LEAD_K ahead of the broth, the ramp's heat fed forward.
 _LAG_S = const(120)
 _EASE_S = const(600)
+_LEAD_K = 0.5
 # The pH loop's period: the mixing dead time, >= 60 s (docs/references.md §1.4).
 _PH_PERIOD_S = const(60)
 _ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... CAL_EXPIRED bit 10)
@@ -241,14 +242,14 @@ class Vessel(Unit):
             self._trip.restore()
         # Modes indexed by LOOP_*: [ph, temp, orp].
         self.modes = list(state.modes(self.name, [_MODE_OFF, _MODE_OFF, _MODE_OFF]))
-        # % per (K/s): what full power does to the broth, per percent.
-        self._heat_k = 100 * _J_PER_K_L * volume_l / self.heater_w
-        kc = self._heat_k / (4 * _LAG_S)
-        self.pid = PID(kc, kc / (16 * _LAG_S))
-        self._ramp_c = None  # the set point the PI follows while heating up
+        self._board_dl = int(volume_l * 10)  # the board file's volume, in dL like `volume`
+        self.pid = PID(0.0, 0.0)
+        self.ramp = Ramp(0.0, _EASE_S, _LEAD_K)
         self.doser = DemandDoser(volume_l, cfg["ph_beta"] / 1000, cfg["acid_n"] / 100,
                                  cfg["base_n"] / 100, _PH_PERIOD_S, 0.0)
         self._beta = cfg["ph_beta"]
+        self._volume_dl = 0
+        self._tune()
         self._onoff = 0  # the on/off policy's state: 1 acid on, -1 base on
         self.manual_heater_pct = 0
         self.manual_aeration = False
@@ -275,6 +276,21 @@ class Vessel(Unit):
         self.ph_milli = 0
         self.temp_cc = 0
         self.telemetry = [0] * _VESSEL_NFIELDS
+
+    def _tune(self):
+        # The loops' tuning for the volume in force (param `volume`, else the board file's)
+        # and the board file's heater: docs/control.md.
+        dl = self.cfg["volume"] or self._board_dl
+        if dl == self._volume_dl:
+            return
+        self._volume_dl = dl
+        self._heat_k = k = 10 * _J_PER_K_L * dl / self.heater_w  # % per K/s
+        kc = k / (4 * _LAG_S)
+        self.pid.kp = kc
+        self.pid.ki = kc / (16 * _LAG_S)
+        self.ramp.rate = 50 / k  # K/s at half power
+        self.doser.volume_l = dl / 10
+        self.doser.set_beta(self._beta / 1000)
 
     def _thermometer(self, index, inp, rate_cc):
         check = SensorCheck(_TEMP_MIN_CC, _TEMP_MAX_CC, _STALE_MS, rate_cc, _TEMP_SLACK_CC)
@@ -320,6 +336,7 @@ class Vessel(Unit):
             safe = safe or s.alarm.active
         self.safe = safe
         self._check_alarms(dt_ms)
+        self._tune()
         self._control_temp(dt_ms)
         self._control_ph(dt_ms)
         self._control_aeration()
@@ -416,22 +433,18 @@ class Vessel(Unit):
                               self.cfg["heater_max"], dt_ms / 1000)
         else:
             self.pid.reset()  # AUTO (re)starts bumpless, its ramp from where the broth is
-            self._ramp_c = None
+            self.ramp.reset()
             if allowed and mode == _MODE_MANUAL and self.link_up:
                 duty = min(self.manual_heater_pct, self.cfg["heater_max"])
         self.heater.set_duty(duty)  # re-arms the deadman while on
 
     def _heat(self, pv, sp, limit, dt_s):
         # The PI on the ramped set point, the ramp's heat fed forward (percent).
-        ramp = pv if self._ramp_c is None else self._ramp_c
-        step = sp - ramp
-        most = 50 * dt_s / self._heat_k  # half of full power's rate, K per step
-        move = step * dt_s / _EASE_S
-        move = min(max(move, -most), most) if step * step > 0.0001 else step
-        self._ramp_c = ramp + move
-        ff = max(move, 0.0) / dt_s * self._heat_k if dt_s > 0 else 0.0
+        r = self.ramp
+        target = r.update(pv, sp, dt_s)
+        ff = max(r.slope, 0.0) * self._heat_k
         self.pid.set_limits(-ff, limit - ff)
-        return int(self.pid.update(pv, self._ramp_c, dt_s) + ff + 0.5)
+        return int(self.pid.update(pv, target, dt_s) + ff + 0.5)
 
     def _control_ph(self, dt_ms):
         d = self.doser

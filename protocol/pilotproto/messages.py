@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0xCAE09872)
+SCHEMA_HASH = const(0x4F7EBDBB)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -299,6 +299,7 @@ PARAMS = (
     ("vessel", "ph_lockout", "s", 1, 0, 3600, 120, None),
     ("vessel", "res_low", "mL", 0.001, 0, 100000000, 200000, None),
     ("vessel", "fe_e0", "mV", 1, 500, 900, 680, None),
+    ("vessel", "volume", "L", 0.1, 0, 10000, 0, None),
     ("vessel", "ph_onoff", "pH", 0.001, 0, 1000, 0, None),
     ("vessel", "ph_beta", "mmol/L/pH", 1, 1, 2000, 100, None),
     ("vessel", "acid_n", "mol/L", 0.01, 1, 2000, 200, None),
@@ -346,6 +347,7 @@ KIND_PARAMS = (
         ("ph_lockout", 0, 3600, 120, None),
         ("res_low", 0, 100000000, 200000, None),
         ("fe_e0", 500, 900, 680, None),
+        ("volume", 0, 10000, 0, None),
         ("ph_onoff", 0, 1000, 0, None),
         ("ph_beta", 1, 2000, 100, None),
         ("acid_n", 1, 2000, 200, None),

@@ -54,6 +54,7 @@ BUFFERS = (("4.01", 4010), ("1.68", 1680))  # the bench's buffer station, at 25 
 CYLINDER_UL = 20000
 RAISES = ("RAISED", "LATCHED")
 WINDOW_MS = 600000
+HEAP = "768k"
 
 
 def _calibrate(bench, link, unit, spec):
@@ -107,7 +108,9 @@ def bench_run(scenario_path, baseline, hours):
     end_ms = int((hours * 3600 if hours else scenario.duration_s) * 1000)
     spec = scenario.board["units"]["vessels"][0]
     with tempfile.TemporaryDirectory() as work:
-        with Bench(scenario, speed=0, workdir=work, fresh=True, trace=True) as bench:
+        # The bench board's heap holds the simulated plant and chips too: twice a board's.
+        with Bench(scenario, speed=0, workdir=work, fresh=True, trace=True,
+                   heap=HEAP) as bench:
             board = bench.boards[0]
             unit = 0  # the first vessel
             raises = []
