@@ -2,9 +2,10 @@
 #
 # The broth's pH moves by -u / (beta V) for u eq of acid mixed in (base: u < 0) plus a
 # drift from the process (carbonate consumes acid, pyrite makes it), docs/control.md. Every
-# period_s the estimator compares the pH change over the period with the doses fed, and a
-# two-parameter recursive least squares (forgetting 0.95) learns a = 1/(beta V) and the
-# drift rate b in pH/s: dpH = -a u + b T. It starts from the configured buffer capacity.
+# period_s the estimator compares the pH's rate over the period with the dose rate: the
+# model r = -a w + b, a = 1/(beta V) pH per eq, b the drift in pH/s. a is learned from how
+# the pH's rate answered a change of the dose rate (the drift cancels out), starting from
+# the configured buffer capacity, within 4x of it; b is what the doses do not explain.
 # Whenever no pump runs, a dose is sized to the demand (a PI on dose rate): kp of the error
 # times beta V, plus what the drift will take over the next period; it is capped by the
 # per-dose cap (the vessel's doses) and the drift estimate cannot wind beyond what the
@@ -17,12 +18,11 @@
 from compat import const
 
 _KP = 0.6  # of the error removed per dose: below 1, beta may be half its learned value
-_LAMBDA = 0.95  # RLS forgetting per period (20 periods of memory)
-_P0_A = 0.25  # prior variance of a, relative to a^2 (a trusted to about +-50 %)
-_P0_B = 1e-8  # prior variance of b, (pH/s)^2
-_R = 1e-5  # variance of a period's pH change the model does not explain (noise, lags), pH^2
+_PRIOR_PH = 0.005
+_TEACH_PH = 0.002
+_FORGET = 0.99  # per change that teaches
+_GAIN_B = 0.1  # of a period's unexplained rate taken into b (10 periods: 10 min)
 _DEADBAND = 0.02  # pH: within it only the drift is dosed (noise would alternate acid and base)
-_EXCITED = 0.004  # pH: a period's doses must move the pH this much to teach the buffer capacity
 _CHASE = 0.1  # pH: further from the set point, doses follow back to back (a start-up load)
 _MIN_UL = const(200)
 _AVG_N = const(8)  # pH samples averaged per reading (electrode noise)
@@ -44,7 +44,7 @@ class DemandDoser:
         self.a = 1.0 / (beta * self.volume_l)  # pH per eq
         self.a_min = self.a / 4
         self.a_max = self.a * 4
-        self.p = [_P0_A * self.a * self.a, 0.0, 0.0, _P0_B]
+        self._s = 0.0
 
     def reset(self):
         # Forget the drift (a new mode, a calibration); the buffer capacity stays learned.
@@ -54,6 +54,9 @@ class DemandDoser:
         self._due = False  # a period has ended: time to size a dose
         self._more = True  # far from the set point: the next dose follows at once
         self._u = 0.0  # eq fed this period, acid > 0
+        self._r1 = None  # the last period's pH rate and dose rate, and the one's before
+        self._w1 = 0.0
+        self._hist = (None, 0.0)
         self._sum = 0.0
         self._n = 0
         self.ph = None  # the averaged reading
@@ -73,13 +76,17 @@ class DemandDoser:
     def update(self, ph, sp, dt_ms, idle, cap_ul):
         # Signed uL to dose now (> 0 acid, < 0 base, 0 none), at most cap_ul; idle: no pump
         # runs and a dose could start.
+        self._t_ms += dt_ms
         self._sum += ph
         self._n += 1
         if self._n >= _AVG_N:
             self.ph = self._sum / self._n
             self._sum = 0.0
             self._n = 0
-        self._t_ms += dt_ms
+            if self._ph0 is None:  # the first reading: the first period starts here
+                self._ph0 = self.ph
+                self._t_ms = 0
+                self._u = 0.0
         if self.ph is None:
             return 0
         if self._t_ms >= self.period_ms:
@@ -92,44 +99,41 @@ class DemandDoser:
         e = self.ph - sp
         e = e - _DEADBAND if e > _DEADBAND else e + _DEADBAND if e < -_DEADBAND else 0.0
         need = (_KP * e + self.b * self.period_ms / 1000) / self.a
-        ul = int(need / (self.acid_n if need > 0 else self.base_n) * 1000000)
+        ul = round(need / (self.acid_n if need > 0 else self.base_n) * 1000000)
         self._more = e > _CHASE or e < -_CHASE
         if ul > cap_ul or ul < -cap_ul:
             return cap_ul if ul > 0 else -cap_ul
         return ul if ul >= _MIN_UL or ul <= -_MIN_UL else 0
 
     def _learn(self, ph):
+        # Rates over the period: r pH/s, w eq/s; the model r = -a w + b.
         t_s = self._t_ms / 1000
-        u = self._u
-        ph0 = self._ph0
+        r = (ph - self._ph0) / t_s
+        w = self._u / t_s
         self._ph0 = ph
         self._t_ms = 0
         self._u = 0.0
-        if ph0 is None:
-            return
-        # RLS on y = phi . theta, phi = (-u, t_s), theta = (a, b); a only learns from
-        # doses that moved the pH beyond the noise (holding doses alone would let it wander
-        # along b, which they cannot tell apart from it).
-        y = ph - ph0
-        p = self.p
-        f0 = -u if self.a * abs(u) >= _EXCITED else 0.0
-        f1 = t_s
-        q0 = p[0] * f0 + p[1] * f1
-        q1 = p[2] * f0 + p[3] * f1
-        den = _R + f0 * q0 + f1 * q1
-        err = y - self.a * f0 - self.b * f1
-        k0 = q0 / den
-        k1 = q1 / den
-        self.a = min(max(self.a + k0 * err, self.a_min), self.a_max)
+        # a from how the rate answered a change of the dose rate since two periods ago (the
+        # mixing and the electrode spread an answer over two): the drift cancels out.
+        r2, w2 = self._hist
+        self._hist = (self._r1, self._w1)
+        self._r1 = r
+        self._w1 = w
+        # Least squares of -(r - r2) on dw, forgetting, weighted by dw^2, from the changes
+        # that move the pH beyond the noise (a dose's start and end; the small doses that
+        # hold the pH answer the noise they were dosed against: they would teach a bias).
+        # The prior weighs as one change that moved the pH by _PRIOR_PH within a period.
+        dw = w - w2
+        if r2 is not None and self.a * abs(dw) * t_s >= _TEACH_PH:
+            s0 = (_PRIOR_PH / (self.a * t_s)) ** 2
+            s = max(self._s * _FORGET, s0) + dw * dw
+            self._s = s
+            a = self.a + dw * (-(r - r2) - self.a * dw) / s
+            self.a = min(max(a, self.a_min), self.a_max)
+        # b: what the doses do not explain, filtered.
         lim = self.max_b * self.a  # anti-windup: no more drift than the pumps can hold
-        self.b = min(max(self.b + k1 * err, -lim), lim)
-        cap = _P0_A * self.a * self.a  # keep the covariance bounded while nothing excites it
-        p0 = min((p[0] - k0 * q0) / _LAMBDA, cap)
-        p1 = (p[1] - k0 * q1) / _LAMBDA
-        p3 = min((p[3] - k1 * q1) / _LAMBDA, _P0_B)
-        r = (p0 * p3) ** 0.5 * 0.99  # and positive definite after the caps
-        p1 = min(max(p1, -r), r)
-        self.p = [p0, p1, p1, p3]
+        b = self.b + _GAIN_B * (r + self.a * w - self.b)
+        self.b = min(max(b, -lim), lim)
 
 
 def onoff(ph, sp, band, dosing):
