@@ -47,6 +47,9 @@ _KIND_PARAMS = const((
         ("ph_beta", 1, 2000, 100, None),
         ("acid_n", 1, 2000, 200, None),
         ("base_n", 1, 2000, 100, None),
+        ("orp_sp", 0, 1200, 0, None),
+        ("orp_band", 1, 200, 20, None),
+        ("aer_min", 0, 7200, 300, None),
     ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),

@@ -25,11 +25,12 @@ import sys
 from compat import const, forget
 from control import health
 from control import orp as redox
+from control.aerate import Aeration
 from control.ph import ph_of
 from control.phdose import DemandDoser, onoff
 from control.pid import PID
-from control.ramp import Ramp
 from control.plausible import NoResponse, SensorCheck, TwinCheck
+from control.ramp import Ramp
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
 from units import pump as pumps
 from units.base import Alarm, Unit, clamp16
@@ -251,6 +252,7 @@ class Vessel(Unit):
         self._volume_dl = 0
         self._tune()
         self._onoff = 0  # the on/off policy's state: 1 acid on, -1 base on
+        self.aerator = Aeration()
         self.manual_heater_pct = 0
         self.manual_aeration = False
         self._last_ms = None
@@ -339,7 +341,7 @@ class Vessel(Unit):
         self._tune()
         self._control_temp(dt_ms)
         self._control_ph(dt_ms)
-        self._control_aeration()
+        self._control_aeration(dt_ms)
         if self.cal is not None:
             self.cal.step(now_ms, dt_ms)
         self._op_ms += dt_ms
@@ -482,12 +484,19 @@ class Vessel(Unit):
             # Within the cap; a refusal (interval, lockout, budget) waits for the next.
             self.reagents.start(p, pumps.DOSING, min(abs(vol_ul), cap), None, _VERB_DOSE)
 
-    def _control_aeration(self):
+    def _control_aeration(self, dt_ms=0):
         if self.aeration is None:
             return
         mode = self.modes[_LOOP_ORP]
-        manual = mode == _MODE_MANUAL and self.link_up and self.manual_aeration
-        if self.ready and (mode == _MODE_AUTO or manual):
+        cfg = self.cfg
+        on = mode == _MODE_MANUAL and self.link_up and self.manual_aeration
+        if mode == _MODE_AUTO:  # on an ORP set point (control/aerate.py), else always on
+            orp = self.orp
+            she = self.telemetry[_VESSEL_ORP] if orp is not None and orp.ok else None
+            on = not cfg["orp_sp"] or self.aerator.update(
+                she, cfg["orp_sp"], cfg["orp_band"], cfg["aer_min"] * 1000,
+                cfg["aer_min"] * 1000, dt_ms)
+        if self.ready and on:
             self.aeration.on()  # re-arms the deadman every cycle
         else:
             self.aeration.off()

@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x4F7EBDBB)
+SCHEMA_HASH = const(0x293DC267)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -304,6 +304,9 @@ PARAMS = (
     ("vessel", "ph_beta", "mmol/L/pH", 1, 1, 2000, 100, None),
     ("vessel", "acid_n", "mol/L", 0.01, 1, 2000, 200, None),
     ("vessel", "base_n", "mol/L", 0.01, 1, 2000, 100, None),
+    ("vessel", "orp_sp", "mV", 1, 0, 1200, 0, None),
+    ("vessel", "orp_band", "mV", 1, 1, 200, 20, None),
+    ("vessel", "aer_min", "s", 1, 0, 7200, 300, None),
     ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
     ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
     ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
@@ -352,6 +355,9 @@ KIND_PARAMS = (
         ("ph_beta", 1, 2000, 100, None),
         ("acid_n", 1, 2000, 200, None),
         ("base_n", 1, 2000, 100, None),
+        ("orp_sp", 0, 1200, 0, None),
+        ("orp_band", 1, 200, 20, None),
+        ("aer_min", 0, 7200, 300, None),
     ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),

@@ -1,8 +1,10 @@
 # Runs on CPython (pytest) and MicroPython (test_on_micropython.py).
 # The vessel's controllers against worked cases (docs/control.md): demand-sized pH dosing
-# with its learned buffer capacity and drift, the on/off baseline, the heat-up ramp.
+# with its learned buffer capacity and drift, the on/off baseline, the heat-up ramp, the
+# ORP-driven aeration.
 from fwcheck import near
 
+from control.aerate import Aeration
 from control.phdose import DemandDoser, onoff
 from control.ramp import Ramp
 
@@ -42,17 +44,19 @@ def test_far_from_the_set_point_doses_follow_back_to_back_near_it_once_a_period(
     assert d.update(1.75, 1.7, 1000, True, CAP) == 9000
 
 
-def _hold(d, beta, drift_per_h, hours, ph=1.7, sp=1.7, cap=20000):
+def _hold(d, beta, drift_per_h, hours, ph=1.7, sp=1.7, cap=20000, from_s=0):
     # Closed loop on a 10 L vessel whose pH answers what is pumped in at once: -u / (beta V)
     # per eq of acid, plus drift_per_h; pumps of 2.5 mL/min (5 mL/min at a 50 % duty cap)
-    # that rest 30 s after a dose (dose_interval), 1 M H2SO4 and 1 M NaOH. Returns the pH
-    # after each second and the acid dosed (uL).
-    out = []
+    # that rest 30 s after a dose (dose_interval), 1 M H2SO4 and 1 M NaOH. Returns the pH's
+    # lowest, highest and mean from from_s on, its lowest of all, the last, the acid (uL).
+    lo = hi = low = ph
+    total = 0.0
+    n = 0
     run = 0  # uL the running dose has still to deliver, signed
     rest = 0  # s until the pumps may run again
     acid = 0
     rate = 2500 / 60
-    for _ in range(int(hours * 3600)):
+    for t in range(int(hours * 3600)):
         rest -= 1
         if not run and rest <= 0:
             run = d.update(ph, sp, 1000, True, cap)
@@ -68,8 +72,15 @@ def _hold(d, beta, drift_per_h, hours, ph=1.7, sp=1.7, cap=20000):
         acid += acid_ul
         d.fed(acid_ul, base_ul)
         ph += drift_per_h / 3600 - (acid_ul * 2.0 - base_ul) / 1e6 / (beta * 10.0)
-        out.append(ph)
-    return out, acid
+        low = min(low, ph)
+        if t == from_s:
+            lo = hi = ph
+        if t >= from_s:
+            lo = min(lo, ph)
+            hi = max(hi, ph)
+            total += ph
+            n += 1
+    return lo, hi, total / n, low, ph, acid
 
 
 def test_the_buffer_capacity_is_learned_from_how_the_ph_answers():
@@ -77,13 +88,13 @@ def test_the_buffer_capacity_is_learned_from_how_the_ph_answers():
     # It learns from the changes of dose rate that move the pH beyond the noise, slowly
     # (a wrong start costs reagent only through the deadband's slack).
     d = _doser(0.1)  # configured 0.1, the vessel has 0.25
-    ph, _acid = _hold(d, 0.25, 0.0, 6.0, ph=2.2)
+    last = _hold(d, 0.25, 0.0, 6.0, ph=2.2)[4]
     assert 0.125 < d.beta() <= 0.25
-    near(ph[-1], 1.7, 0.025)
+    near(last, 1.7, 0.025)
     d = _doser(0.3)  # configured three times too high
-    ph, _acid = _hold(d, 0.1, 0.0, 6.0, ph=2.2)
+    low = _hold(d, 0.1, 0.0, 6.0, ph=2.2)[3]
     assert 0.1 <= d.beta() < 0.2
-    assert min(ph) > 1.68  # no overshoot on the way
+    assert low > 1.68  # no overshoot on the way
     d = _doser(0.15)  # right: it stays
     _hold(d, 0.15, 0.0, 6.0, ph=2.2)
     near(d.beta(), 0.15, 0.0075)
@@ -92,12 +103,10 @@ def test_the_buffer_capacity_is_learned_from_how_the_ph_answers():
 def test_a_steady_demand_is_learned_and_held_without_limit_cycling():
     # Pyrite makes acid: the pH falls 0.05 pH/h (0.075 eq/h at 0.15 mol/L/pH, 10 L).
     d = _doser(0.15)
-    ph = _hold(d, 0.15, -0.05, 6.0)
+    lo, hi, mean, _low, _last, acid = _hold(d, 0.15, -0.05, 6.0, from_s=3600)
     near(d.b * 3600, -0.05, 0.01)
-    ph, acid = ph
-    last = ph[3600:]
-    assert max(last) - min(last) < 0.04  # within +-0.02 of where it settles
-    assert abs(sum(last) / len(last) - 1.7) < 0.025
+    assert hi - lo < 0.04  # within +-0.02 of where it settles
+    near(mean, 1.7, 0.025)
     assert acid == 0  # no acid against an acid-generating process: no acid/base cycling
 
 
@@ -136,3 +145,21 @@ def test_the_heat_up_ramp_starts_where_the_broth_is_and_eases_in():
     near(r.update(34.995, 35.0, 1.0), 35.0, 1e-9)  # within 0.01 K: there
     r = Ramp(0.01, 600, 0.5)
     near(r.update(38.0, 35.0, 1.0), 37.995, 1e-9)  # above: down, easing (3 K / 600 s)
+
+
+def test_aeration_on_an_orp_set_point_with_hysteresis_and_minimum_times():
+    a = Aeration()
+    step = 1000
+
+    def run(orp, seconds):
+        for _ in range(seconds):
+            on = a.update(orp, 700, 20, 300000, 120000, step)
+        return on
+
+    assert run(690, 10)  # on from the start, inside the band: stays on
+    assert run(730, 289)  # above sp + band, but on for less than 5 min: held on
+    assert not run(730, 2)  # 5 min on: off
+    assert not run(650, 118)  # below sp - band, but off for less than 2 min
+    assert run(650, 1)  # 2 min off: on
+    assert run(710, 600)  # inside the band: no change
+    assert run(None, 600)  # no reading: the air stays on
