@@ -26,6 +26,8 @@ Capabilities:
     sensor_drift     freeze a sensor's signal or make it drift        rig.sensor_fault(s, kind)
     buffer_station   put an electrode into a standard and back        rig.to_standard(), ...
     cylinder         a measuring cylinder under a pump's outlet       rig.pump_to_cylinder(), ...
+  vessel control (issue 14):
+    process_load     change the process: gangue, pyrite (bench only)  rig.process(unit, **values)
 """
 
 import tomllib
@@ -43,6 +45,7 @@ CAPABILITIES = ("sensor_fault", "pressure_source", "output_readback", "truth", "
                 "line_noise", "time_preset")
 # Vessel measurement and safety (issue 13).
 CAPABILITIES += ("power_cut", "fast_time", "sensor_drift", "buffer_station", "cylinder")
+CAPABILITIES += ("process_load",)  # vessel control (issue 14)
 FAST_SPEED = 600  # simulated seconds per second for a test that needs fast_time
 # The rig controller calls a real rig needs for each capability it claims (None: the bench
 # alone can do it).
@@ -60,6 +63,7 @@ CALLS = {
     "sensor_drift": ("sensor_stuck", "sensor_drift", "sensor_ok"),
     "buffer_station": ("to_standard", "to_vessel"),
     "cylinder": ("pump_to_cylinder", "cylinder_ml", "pump_to_vessel"),
+    "process_load": None,  # vessel control (issue 14)
 }
 
 
@@ -187,6 +191,10 @@ class BenchRig(Rig):
 
     def pump_to_vessel(self, output):
         return self.bench.pump_to_vessel(0, output)
+
+    def process(self, unit, **values):
+        # Vessel control (issue 14): set the plant's state, e.g. carbonate_mol=0.2.
+        self.bench.inject(0, "set", target=unit, values=values)
 
 
 class BoardRig(Rig):
