@@ -42,13 +42,13 @@ def _window(rig, field, start_ms, end_ms=None):
 
 
 def _held(ph, sp, within_s):
-    # Enters sp +- 0.1 within within_s, then >= 99 % within +-0.1 and >= 90 % within +-0.05
-    # (one sample a second).
-    entry = next((i for i, p in enumerate(ph) if abs(p - sp) <= 0.1), None)
-    assert entry is not None and entry <= within_s, (entry, ph[-1])
+    # Reaches sp +- 0.05 within within_s (one sample a second), then never leaves +-0.1 and
+    # stays within +-0.05 >= 95 % of the time: no overshoot, no limit cycle.
+    entry = next((i for i, p in enumerate(ph) if abs(p - sp) <= 0.05), None)
+    assert entry is not None and entry <= within_s, (entry, ph[0], ph[-1])
     after = ph[entry:]
-    assert sum(abs(p - sp) <= 0.1 for p in after) >= 0.99 * len(after)
-    assert sum(abs(p - sp) <= 0.05 for p in after) >= 0.90 * len(after)
+    assert all(abs(p - sp) <= 0.1 for p in after), (min(after), max(after))
+    assert sum(abs(p - sp) <= 0.05 for p in after) >= 0.95 * len(after)
 
 
 @pytest.mark.needs("process_load")
@@ -77,14 +77,16 @@ def test_ph_holds_against_acid_consuming_and_acid_generating_loads(rig, board):
     _wait(board, 7200)
     generating = rig.sim_ms()
     acid = _window(rig, "acid_added_ml", generating)[0] - acid0
-    assert 80.0 < acid < 130.0  # ~100 mL of 1 M H2SO4, not a limit cycle's worth more
+    # The ideal (tools/bench/control.py's replay) needs 128 mL of 1 M H2SO4 here (the
+    # sulfate binds protons, the calcite's Ca takes sulfate out as gypsum): no limit cycle.
+    assert 110.0 < acid < 150.0
     base0 = _window(rig, "base_added_ml", generating)[0]
     rig.process("v0", pyrite_mol=4.0, pyrite_k_per_h=0.01)  # fast pyrite: acid made
     _wait(board, 7200)
     ph = _window(rig, "ph", start)
     assert all(abs(p - 1.8) <= 0.1 for p in ph)  # the load never pushes it out of band
     assert sum(abs(p - 1.8) <= 0.05 for p in ph) >= 0.9 * len(ph)
-    assert _window(rig, "base_added_ml", generating)[-1] - base0 > 20.0
+    assert _window(rig, "base_added_ml", generating)[-1] - base0 > 40.0  # the ideal: 64 mL
     assert _window(rig, "acid_added_ml", generating)[-1] - acid0 - acid < 5.0  # no acid
 
 
