@@ -167,7 +167,7 @@ def ideal_run(scenario, truth, sp_at):
         dt_s = (t_ms[i + 1] - t_ms[i]) / 1000 if i + 1 < len(t_ms) else 0
         if dt_s > 0:
             plant.step(dt_s)
-    return plant.acid_added_ml / 1000 * 2 * plant.acid_m + plant.base_added_ml / 1000 * plant.base_m
+    return (plant.acid_added_ml * 2 * plant.acid_m + plant.base_added_ml * plant.base_m) / 1000
 
 
 def setpoints(scenario):
