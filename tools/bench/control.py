@@ -55,6 +55,7 @@ CYLINDER_UL = 20000
 RAISES = ("RAISED", "LATCHED")
 WINDOW_MS = 600000
 HEAP = "768k"
+STATE_WAIT_S = 300.0
 
 
 def _calibrate(bench, link, unit, spec):
@@ -121,7 +122,8 @@ def bench_run(scenario_path, baseline, hours):
                 if baseline:
                     link.param_set(unit, "ph_onoff", BASELINE_BAND)
                 _calibrate(bench, link, unit, spec)
-                while bench.state(0)["now_ms"] < end_ms:
+                # A busy host may keep the board from answering for a while: wait long.
+                while board.request("state", timeout=STATE_WAIT_S)["state"]["now_ms"] < end_ms:
                     time.sleep(0.5)
             trace = Trace.read(board.trace_path, plants=(spec["name"],), samples=False)
     v = trace.plant(spec["name"])
