@@ -88,9 +88,11 @@ def _calibrate(bench, link, unit, spec):
         if output is None:
             continue
         bench.pump_to_cylinder(0, output)
-        while True:  # the base pump waits out the lockout after the acid pump's run
+        # The base pump waits out the lockout after the acid pump's run; an electrode the
+        # vessel still judges (back from a buffer) holds the pumps a while.
+        while True:
             ack = link.command(unit, "CAL_START", kind, CYLINDER_UL, progress_timeout=120)
-            if ack.fields()["reason"] != "LIMIT":
+            if ack.fields()["reason"] not in ("LIMIT", "SAFE_STATE", "NOT_READY"):
                 break
             for _ in range(10):
                 frames.get(timeout=60)
