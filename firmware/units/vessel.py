@@ -293,6 +293,9 @@ class Vessel(Unit):
         self.ramp.rate = 50 / k  # K/s at half power
         self.doser.volume_l = dl / 10
         self.doser.set_beta(self._beta / 1000)
+        # What must move the pH and the temperature scales with the broth too.
+        self.acid_nr.min_drive = self.base_nr.min_drive = _DOSE_UL_PER_L * dl // 10
+        self.heat_nr.min_drive = 3 * _J_PER_K_L * dl // 20
 
     def _thermometer(self, index, inp, rate_cc):
         check = SensorCheck(_TEMP_MIN_CC, _TEMP_MAX_CC, _STALE_MS, rate_cc, _TEMP_SLACK_CC)
