@@ -1,9 +1,8 @@
-# pilotedge: pH electrode conversion and deadband pulse dosing (MIT).
+# pilotedge: pH electrode conversion (MIT).
 #
 # pH from electrode mV with the temperature-compensated Nernst slope and the electrode's
 # offset at pH 7 (isopotential point, docs/references.md §2.1); control/phcal.py fits offset
-# and slope per electrode from standard buffers. The doser is the simple policy the
-# pH-control issue will replace.
+# and slope per electrode from standard buffers. control/phdose.py doses.
 
 NERNST_MV_PER_K = 0.198421  # ln(10) R / F, mV per K per pH [S28]
 KELVIN = 273.15
@@ -30,32 +29,3 @@ def ph_of(fit, mv, temp_c):
     if ph > fit[4] and (fit[2] != fit[0] or fit[3] != fit[1]):
         ph = ph_from_mv(mv, temp_c, fit[3], fit[2])
     return ph
-
-
-class PulseDoser:
-    # Outside sp +/- deadband_ph, ask for one pulse of pulse_ul, then wait dead_time_ms for the
-    # reagent to mix in before judging the pH again (docs/references.md §1.4: >= 60 s dead time).
-
-    def __init__(self, deadband_ph, pulse_ul, dead_time_ms):
-        self.deadband_ph = deadband_ph
-        self.pulse_ul = pulse_ul
-        self.dead_time_ms = dead_time_ms
-        self._wait_ms = 0
-
-    def reset(self):
-        self._wait_ms = 0
-
-    def update(self, ph, sp, dt_ms):
-        # Signed volume to dose now: > 0 acid, < 0 base, 0 nothing.
-        if self._wait_ms > 0:
-            self._wait_ms -= dt_ms
-            if self._wait_ms > 0:
-                return 0
-        if ph > sp + self.deadband_ph:
-            vol_ul = self.pulse_ul
-        elif ph < sp - self.deadband_ph:
-            vol_ul = -self.pulse_ul
-        else:
-            return 0
-        self._wait_ms = self.dead_time_ms
-        return vol_ul

@@ -25,9 +25,12 @@ import sys
 from compat import const, forget
 from control import health
 from control import orp as redox
-from control.ph import PulseDoser, ph_of
+from control.aerate import Aeration
+from control.ph import ph_of
+from control.phdose import DemandDoser, onoff
 from control.pid import PID
 from control.plausible import NoResponse, SensorCheck, TwinCheck
+from control.ramp import Ramp
 from runtime.safety import FAULT_SENSOR, FAULT_TRIP
 from units import pump as pumps
 from units.base import Alarm, Unit, clamp16
@@ -138,12 +141,17 @@ _PH_DELAY_MS = const(30000)
 _PH_BAND_MPH = const(50)
 _TEMP_DELAY_MS = const(10000)
 _TEMP_BAND_CC = const(50)
-# Placeholder tuning for ~10 L and 300 W (docs/references.md §1.5: tau of hours, <= 0.43 K/min).
-_KP_PCT_PER_K = const(20.0)
-_KI_PCT_PER_KS = const(0.02)
-_PH_DEADBAND = const(0.1)
-_PH_PULSE_UL = const(1000)
-_PH_DEAD_TIME_MS = const(60000)  # mixing dead time, >= 60 s (docs/references.md §1.4)
+# Temperature loop (docs/control.md): the heater warms the broth at most at heater_w / (C V);
+# the element's, the well's and the sensor's lags and the heater's time proportioning add to
+# about _LAG_S of dead time. PI for an integrating process (SIMC, closed loop 3 x the dead
+# time): Kc = 1 / (k' 4 lag), Ti = 16 lag. The set point the PI follows ramps from where the
+# broth is at half the heater's rate (control/ramp.py), easing in with _EASE_S, at most
+# _LEAD_K ahead of the broth, the ramp's heat fed forward.
+_LAG_S = const(120)
+_EASE_S = const(600)
+_LEAD_K = 0.5
+# The pH loop's period: the mixing dead time, >= 60 s (docs/references.md §1.4).
+_PH_PERIOD_S = const(60)
 _ALARM_BASE = const(20)  # alarms bit = EVENT code - 20 (PH_LOW bit 0 ... CAL_EXPIRED bit 10)
 _REFERENCES = ("agcl_sat", "agcl_3.5m", "agcl_3m")  # board-file orp_ref: standards.REF_*
 _MIN_MS = const(60000)
@@ -212,8 +220,16 @@ class Vessel(Unit):
             self._trip.restore()
         # Modes indexed by LOOP_*: [ph, temp, orp].
         self.modes = list(state.modes(self.name, [_MODE_OFF, _MODE_OFF, _MODE_OFF]))
-        self.pid = PID(_KP_PCT_PER_K, _KI_PCT_PER_KS)
-        self.doser = PulseDoser(_PH_DEADBAND, _PH_PULSE_UL, _PH_DEAD_TIME_MS)
+        self._board_dl = int(volume_l * 10)  # the board file's volume, in dL like `volume`
+        self.pid = PID(0.0, 0.0)
+        self.ramp = Ramp(0.0, _EASE_S, _LEAD_K)
+        self.doser = DemandDoser(volume_l, cfg["ph_beta"] / 1000, cfg["acid_n"] / 100,
+                                 cfg["base_n"] / 100, _PH_PERIOD_S, 0.0)
+        self._beta = cfg["ph_beta"]
+        self._volume_dl = 0
+        self._tune()
+        self._onoff = 0  # the on/off policy's state: 1 acid on, -1 base on
+        self.aerator = Aeration()
         self.manual_heater_pct = 0
         self.manual_aeration = False
         self._last_ms = None
@@ -241,6 +257,24 @@ class Vessel(Unit):
         self.ph_milli = 0
         self.temp_cc = 0
         self.telemetry = [0] * _VESSEL_NFIELDS
+
+    def _tune(self):
+        # The loops' tuning for the volume in force (param `volume`, else the board file's)
+        # and the board file's heater: docs/control.md.
+        dl = self.cfg["volume"] or self._board_dl
+        if dl == self._volume_dl:
+            return
+        self._volume_dl = dl
+        self._heat_k = k = 10 * _J_PER_K_L * dl / self.heater_w  # % per K/s
+        kc = k / (4 * _LAG_S)
+        self.pid.kp = kc
+        self.pid.ki = kc / (16 * _LAG_S)
+        self.ramp.rate = 50 / k  # K/s at half power
+        self.doser.volume_l = dl / 10
+        self.doser.set_beta(self._beta / 1000)
+        # What must move the pH and the temperature scales with the broth too.
+        self.acid_nr.min_drive = self.base_nr.min_drive = _DOSE_UL_PER_L * dl // 10
+        self.heat_nr.min_drive = 3 * _J_PER_K_L * dl // 20
 
     def _thermometer(self, index, inp, rate_cc):
         check = SensorCheck(_TEMP_MIN_CC, _TEMP_MAX_CC, _STALE_MS, rate_cc, _TEMP_SLACK_CC)
@@ -286,9 +320,10 @@ class Vessel(Unit):
             safe = safe or s.alarm.active
         self.safe = safe
         self._check_alarms(dt_ms)
+        self._tune()
         self._control_temp(dt_ms)
         self._control_ph(dt_ms)
-        self._control_aeration()
+        self._control_aeration(dt_ms)
         if self.cal is not None:
             self.cal.step(now_ms, dt_ms)
         if self._cmd_ms >= 0:
@@ -336,10 +371,16 @@ class Vessel(Unit):
             # without a valid temperature there is no pH, but the electrode is not at fault.
             self.ph_milli = clamp16(int(ph_of(self.ph_fit, ph.value / 1000, temp.value / 100)
                                         * 1000))
+            # The no-response checks judge what the doser expects to move the pH: a dose
+            # that holds it against a steady demand is not expected to.
             r = self.reagents
-            if (self.acid_nr.update(self.ph_milli, r.acid.take_fed(), dt_ms) != _CHECK_OK
-                    or r.base is not None
-                    and self.base_nr.update(self.ph_milli, r.base.take_fed(), dt_ms) != _CHECK_OK):
+            d = self.doser
+            acid = r.acid.take_fed()
+            base = 0 if r.base is None else r.base.take_fed()
+            d.fed(acid, base)
+            if (self.acid_nr.update(self.ph_milli, d.expect(acid, d.acid_n, dt_ms), dt_ms)
+                    != _CHECK_OK or r.base is not None and self.base_nr.update(
+                        self.ph_milli, d.expect(base, -d.base_n, dt_ms), dt_ms) != _CHECK_OK):
                 extra = _CHECK_NO_RESPONSE
         if ph is not away:
             ph.judge(extra, dt_ms)
@@ -375,39 +416,74 @@ class Vessel(Unit):
     def _control_temp(self, dt_ms):
         mode = self.modes[_LOOP_TEMP]
         duty = 0
-        if self._heater_allowed():
-            limit = self.cfg["heater_max"]
-            if mode == _MODE_AUTO:
-                self.pid.set_limits(0.0, limit)
-                sp_c = self.cfg["temp_sp"] / 100
-                duty = int(self.pid.update(self.temp_cc / 100, sp_c, dt_ms / 1000))
-            elif mode == _MODE_MANUAL and self.link_up:
-                duty = min(self.manual_heater_pct, limit)
+        allowed = self._heater_allowed()
+        if allowed and mode == _MODE_AUTO:
+            duty = self._heat(self.temp_cc / 100, self.cfg["temp_sp"] / 100,
+                              self.cfg["heater_max"], dt_ms / 1000)
         else:
-            self.pid.reset()  # restart from 0 once heating is allowed again
+            self.pid.reset()  # AUTO (re)starts bumpless, its ramp from where the broth is
+            self.ramp.reset()
+            if allowed and mode == _MODE_MANUAL and self.link_up:
+                duty = min(self.manual_heater_pct, self.cfg["heater_max"])
         self.heater.set_duty(duty)  # re-arms the deadman while on
 
+    def _heat(self, pv, sp, limit, dt_s):
+        # The PI on the ramped set point, the ramp's heat fed forward (percent).
+        r = self.ramp
+        target = r.update(pv, sp, dt_s)
+        ff = max(r.slope, 0.0) * self._heat_k
+        self.pid.set_limits(-ff, limit - ff)
+        return int(self.pid.update(pv, target, dt_s) + ff + 0.5)
+
     def _control_ph(self, dt_ms):
+        d = self.doser
+        cfg = self.cfg
         if not self._pumps_allowed():
             self._stop_pumps(_REASON_NOT_READY, False)
-            self.doser.reset()
+            d.reset()
             return
         if self.modes[_LOOP_PH] != _MODE_AUTO or self.cal is not None:
-            self.doser.reset()  # a calibration holds the loop (its pump run goes on)
+            d.reset()  # a calibration holds the loop (its pump run goes on)
+            self._onoff = 0
             return
-        vol_ul = self.doser.update(self.ph_milli / 1000, self.cfg["ph_sp"] / 1000, dt_ms)
-        p = self.acid if vol_ul > 0 else self.base
+        if cfg["ph_beta"] != self._beta:
+            self._beta = cfg["ph_beta"]
+            d.set_beta(self._beta / 1000)
+        d.acid_n = cfg["acid_n"] / 100
+        d.base_n = cfg["base_n"] / 100
+        acid = self.acid
+        base = self.base
+        # Anti-windup: no drift beyond what the faster pump delivers within its duty cap.
+        rate = max(acid.ul_per_h * d.acid_n, 0 if base is None else base.ul_per_h * d.base_n)
+        d.max_b = rate * cfg["pump_duty_max"] / 3.6e11
+        idle = acid.mode == pumps.IDLE and (base is None or base.mode == pumps.IDLE)
+        ph = self.ph_milli / 1000
+        sp = cfg["ph_sp"] / 1000
+        cap = cfg["dose_max"]
+        band = cfg["ph_onoff"]
+        vol_ul = d.update(ph, sp, dt_ms, idle and not band, cap)
+        if band:  # the on/off baseline: dose_max doses while on, stopped when off
+            self._onoff = state = onoff(ph, sp, band / 1000, self._onoff)
+            self._stop_auto(state)
+            vol_ul = state * cap if idle else 0
+        p = acid if vol_ul > 0 else base
         if vol_ul and p is not None:
-            # Within the cap; a refusal waits for the doser's next pulse.
-            self.reagents.start(p, pumps.DOSING, min(abs(vol_ul), self.cfg["dose_max"]), None,
-                                _VERB_DOSE)
+            # Within the cap; a refusal (interval, lockout, budget) waits for the next.
+            self.reagents.start(p, pumps.DOSING, min(abs(vol_ul), cap), None, _VERB_DOSE)
 
-    def _control_aeration(self):
+    def _control_aeration(self, dt_ms=0):
         if self.aeration is None:
             return
         mode = self.modes[_LOOP_ORP]
-        manual = mode == _MODE_MANUAL and self.link_up and self.manual_aeration
-        if self.ready and (mode == _MODE_AUTO or manual):
+        cfg = self.cfg
+        on = mode == _MODE_MANUAL and self.link_up and self.manual_aeration
+        if mode == _MODE_AUTO:  # on an ORP set point (control/aerate.py), else always on
+            orp = self.orp
+            she = self.telemetry[_VESSEL_ORP] if orp is not None and orp.ok else None
+            on = not cfg["orp_sp"] or self.aerator.update(
+                she, cfg["orp_sp"], cfg["orp_band"], cfg["aer_min"] * 1000,
+                cfg["aer_min"] * 1000, dt_ms)
+        if self.ready and on:
             self.aeration.on()  # re-arms the deadman every cycle
         else:
             self.aeration.off()
@@ -417,6 +493,13 @@ class Vessel(Unit):
     def service_io(self, now_ms, dt_ms):
         self.reagents.service(dt_ms, self.cfg["pump_duty_max"])
         self.batch.heat(self.heater.active, dt_ms)
+
+    def _stop_auto(self, keep):
+        # End the pH loop's own doses but of the reagent `keep` asks for (> 0 acid, < 0 base).
+        for p, sign in ((self.acid, 1), (self.base, -1)):
+            if (p is not None and sign * keep <= 0 and p.mode == pumps.DOSING
+                    and p.cmd_id is None):
+                self.reagents.stop(p, _REASON_NONE)
 
     def _stop_pumps(self, reason, host_only):
         # Stop pump runs (host_only: only those the host asked for); a host run ends FAILED.

@@ -94,6 +94,8 @@ def _set_mode(v, loop, mode):
             v.pid.reset()
         elif loop == _LOOP_PH:
             v.doser.reset()
+            v._onoff = 0
+            v._stop_auto(0)
         v.modes[loop] = mode
         v._state.set_modes(v.name, v.modes)
     return _RESULT_DONE, _REASON_NONE, mode

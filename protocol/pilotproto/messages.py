@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0xF63E03BC)
+SCHEMA_HASH = const(0x49344EDB)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -306,6 +306,14 @@ PARAMS = (
     ("vessel", "ph_lockout", "s", 1, 0, 3600, 120, None),
     ("vessel", "res_low", "mL", 0.001, 0, 100000000, 200000, None),
     ("vessel", "fe_e0", "mV", 1, 500, 900, 680, None),
+    ("vessel", "volume", "L", 0.1, 0, 10000, 0, None),
+    ("vessel", "ph_onoff", "pH", 0.001, 0, 1000, 0, None),
+    ("vessel", "ph_beta", "mmol/L/pH", 1, 1, 2000, 100, None),
+    ("vessel", "acid_n", "mol/L", 0.01, 1, 2000, 200, None),
+    ("vessel", "base_n", "mol/L", 0.01, 1, 2000, 100, None),
+    ("vessel", "orp_sp", "mV", 1, 0, 1200, 0, None),
+    ("vessel", "orp_band", "mV", 1, 1, 200, 20, None),
+    ("vessel", "aer_min", "s", 1, 0, 7200, 300, None),
     ("canister", "p_mol", "bar", 0.001, 1000, 40000, 18000, 'pressure_msl_max_bar'),
     ("canister", "p_rsl", "bar", 0.001, 1000, 40000, 22000, 'pressure_msl_max_bar'),
     ("canister", "p_msl", "bar", 0.001, 1000, 40000, 28000, 'pressure_msl_max_bar'),
@@ -351,6 +359,14 @@ KIND_PARAMS = (
         ("ph_lockout", 0, 3600, 120, None),
         ("res_low", 0, 100000000, 200000, None),
         ("fe_e0", 500, 900, 680, None),
+        ("volume", 0, 10000, 0, None),
+        ("ph_onoff", 0, 1000, 0, None),
+        ("ph_beta", 1, 2000, 100, None),
+        ("acid_n", 1, 2000, 200, None),
+        ("base_n", 1, 2000, 100, None),
+        ("orp_sp", 0, 1200, 0, None),
+        ("orp_band", 1, 200, 20, None),
+        ("aer_min", 0, 7200, 300, None),
     ), ((2, 0, 3), (1, 4, 11))),
     ("canister", (
         ("p_mol", 1000, 40000, 18000, ('pressure_msl_max_bar', 0.001)),

@@ -3,7 +3,7 @@
 from fwcheck import near
 
 from control.budget import DoseBudget, RollingSum
-from control.ph import PulseDoser, ph_from_mv, slope_mv
+from control.ph import ph_from_mv, slope_mv
 from control.pid import PID
 from control.tiers import Debounce
 
@@ -46,17 +46,6 @@ def test_nernst_slope_and_ph():
     # With a 25 degC slope at 45 degC the reading would be ~0.36 pH low (docs/references.md §2.1).
     near(ph_from_mv(mv, 25.0), 1.34, 0.01)
     near(ph_from_mv(mv + 10.0, 45.0, offset_mv=10.0), 1.7, 1e-9)
-
-
-def test_pulse_doser_deadband_and_dead_time():
-    d = PulseDoser(0.1, 500, 60000)
-    assert d.update(1.75, 1.7, 1000) == 0  # inside the deadband
-    assert d.update(1.9, 1.7, 1000) == 500  # too high: acid
-    for _ in range(59):
-        assert d.update(1.9, 1.7, 1000) == 0  # mixing dead time
-    assert d.update(1.9, 1.7, 1000) == 500
-    d.reset()
-    assert d.update(1.5, 1.7, 1000) == -500  # too low: base
 
 
 def test_rolling_sum_forgets_after_the_window():

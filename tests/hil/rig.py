@@ -30,6 +30,8 @@ Capabilities:
     cylinder         a measuring cylinder under a pump's outlet       rig.pump_to_cylinder(), ...
   canister monitor (issue 15):
     canister_plant   heat, fill or leak the canister, fail its regulator  rig.canister()
+  vessel control (issue 14):
+    process_load     change the process: gangue, pyrite (bench only)  rig.process(unit, **values)
 """
 
 import dataclasses
@@ -51,6 +53,7 @@ CAPABILITIES = ("sensor_fault", "pressure_source", "output_readback", "truth", "
 CAPABILITIES += ("power_cut", "fast_time", "sensor_drift", "buffer_station", "cylinder")
 # Canister monitor (issue 15).
 CAPABILITIES += ("canister_plant",)
+CAPABILITIES += ("process_load",)  # vessel control (issue 14)
 FAST_SPEED = 600  # simulated seconds per second for a test that needs fast_time
 # The rig controller calls a real rig needs for each capability it claims (None: the bench
 # alone can do it).
@@ -70,6 +73,7 @@ CALLS = {
     "cylinder": ("pump_to_cylinder", "cylinder_ml", "pump_to_vessel"),
     # Canister monitor (issue 15).
     "canister_plant": None,
+    "process_load": None,  # vessel control (issue 14)
 }
 
 
@@ -232,6 +236,10 @@ class BenchRig(Rig):
 
     def pump_to_vessel(self, output):
         return self.bench.pump_to_vessel(0, output)
+
+    def process(self, unit, **values):
+        # Vessel control (issue 14): set the plant's state, e.g. carbonate_mol=0.2.
+        self.bench.inject(0, "set", target=unit, values=values)
 
 
 class BoardRig(Rig):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pilotedge.bench import Bench
+from pilotedge.bench.trace import Trace
 from pilotedge.link import Link
 from pilotproto import messages as m
 
@@ -97,6 +98,11 @@ def test_trace_has_each_pin_edge_and_sample_at_its_millisecond(bench):
     assert all(abs(r - s) <= ADC_LSB_MV for r, s in zip(ph["reported"], ph["sensed"], strict=True))
     temp = trace.samples("v0_temp")  # DS18B20: 1/16 degC steps
     assert all(abs(r - s) <= 1 / 32 for r, s in zip(temp["reported"], temp["sensed"], strict=True))
+    # A long run's trace read for one plant only (tools/bench/control.py): the same steps.
+    kept = Trace.read(board.trace_path, plants=("v0",), samples=False)
+    n = len(vessel["t_ms"])
+    assert {k: c[:n] for k, c in kept.plant("v0").items()} == vessel
+    assert kept.plant("c0")["t_ms"] == [] and kept.samples("v0_ph")["t_ms"] == []
 
 
 @pytest.mark.bench(trace=1000)

@@ -40,7 +40,9 @@ class Trace:
         self._edges = edges
 
     @classmethod
-    def read(cls, path):
+    def read(cls, path, plants=None, samples=True):
+        """plants: the names of the plants to keep (None: all); samples: keep the chips'
+        samples (a long run's trace is large: tools/bench/control.py keeps one plant)."""
         path = Path(path)
         try:
             legend = json.loads(Path(str(path) + ".json").read_text())
@@ -48,6 +50,8 @@ class Trace:
         except (OSError, ValueError) as e:
             raise BenchError("cannot read the trace %s: %s" % (path, e))
         plant_fields = [p["fields"] for p in legend["plants"]]
+        keep = [plants is None or p["name"] in plants for p in legend["plants"]]
+        keep_samples = samples
         plants = [{k: [] for k in ["t_ms", *fields]} for fields in plant_fields]
         samples = [{k: [] for k in _SAMPLE_FIELDS} for _ in legend["sensors"]]
         edges = [[] for _ in legend["pins"]]
@@ -57,6 +61,9 @@ class Trace:
             at += _HEAD.size
             if kind == _PLANT:
                 fields = plant_fields[index]
+                if not keep[index]:
+                    at += 8 * len(fields)
+                    continue
                 values = struct.unpack_from("<%dd" % len(fields), data, at)
                 at += 8 * len(fields)
                 columns = plants[index]
@@ -64,6 +71,9 @@ class Trace:
                 for name, value in zip(fields, values, strict=True):
                     columns[name].append(value)
             elif kind == _SAMPLE_KIND:
+                if not keep_samples:
+                    at += _SAMPLE.size
+                    continue
                 columns = samples[index]
                 columns["t_ms"].append(t_ms)
                 for name, value in zip(_SAMPLE_FIELDS[1:], _SAMPLE.unpack_from(data, at),
