@@ -58,12 +58,12 @@ class Tiers:
         # Feed one sample taken dt_ms after the last; returns the highest active tier.
         a = self._mol
         a.limit = mol
-        a.update(value, dt_ms)
+        a.feed(value, dt_ms)
         b = self._rsl
         b.limit = rsl
-        b.update(value, dt_ms)
+        b.feed(value, dt_ms)
         c = self._msl
         c.limit = msl
-        c.update(value, dt_ms)
+        c.feed(value, dt_ms)
         self.level = MSL if c.active else RSL if b.active else MOL if a.active else OK
         return self.level

@@ -312,7 +312,7 @@ class Canister(Unit):
         if self._t2_in is not None:
             twin = self._twin.update(self._lead.value if self.shell.ok else None,
                                      self._lead2.value if self.shell2.ok else None)
-        self._twin_alarm.update(1 if twin == _CHECK_DISAGREE else 0, _SLOW_MS)
+        self._twin_alarm.feed(1 if twin == _CHECK_DISAGREE else 0, _SLOW_MS)
         if not self.trip:
             if level == tiers.MSL:
                 self._latch(_EVENT_SHELL_TEMP_HIGH, est * 10, cfg["t_msl"] * 10)
@@ -354,7 +354,7 @@ class Canister(Unit):
             eta = min(_NO_ETA, (cfg["t_msl"] - est) * 60 // rate)
         self.eta_s = eta
         warn = eta < _ETA_S and 2 * est > cfg["charge_temp"] + cfg["t_mol"]
-        news = self._eta_alarm.update(1 if warn else 0, _SLOW_MS)
+        news = self._eta_alarm.feed(1 if warn else 0, _SLOW_MS)
         if news == RAISED:
             self.alarms |= _ETA_BIT
             self._event(_EVENT_KIND_RAISED, _EVENT_TRIP_PREDICTED, _SEVERITY_WARNING, eta * 1000,
@@ -442,7 +442,7 @@ class Canister(Unit):
         value = 0 if rate is None else int(rate * 100)
         if value > limit:
             self._leak_value = value * 10
-        news = self._leak_alarm.update(value - limit, 1000)
+        news = self._leak_alarm.feed(value - limit, 1000)
         self._leak_news(news)
 
     def _leak_news(self, news):
