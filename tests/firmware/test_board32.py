@@ -45,7 +45,7 @@ def test_the_shared_firmware_tests_pass_on_the_32bit_port(mp32):
     assert "test_clock" in modules and "test_store" in modules
     out = run_micropython(
         HERE / "mp_runner.py",
-        heap="512k",
+        heap="768k",  # the rigs and their worlds too (the firmware alone: tools/bench/firmware.py)
         path=[FIRMWARE, PROTOCOL, HERE],
         args=modules + ["test_runtime"],
         timeout_s=300,
