@@ -1,6 +1,6 @@
 # pilotedge bench: what a simulated board does at power-on, as a board's ROM does (MIT).
 #
-#   PILOTEDGE_BENCH=<config.json> micropython -X heapsize=384k <rom>/sim/run.py
+#   PILOTEDGE_BENCH=<config.json> micropython -X heapsize=512k <rom>/sim/run.py
 #
 # The host bench (host/pilotedge/bench/board.py) starts it with the board's flash folder as
 # the current directory. sys.path is a board's: the flash ("" and lib/) and the frozen
