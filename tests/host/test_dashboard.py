@@ -58,9 +58,9 @@ def test_dashboard_at_80x24_and_120x40_alarm_raised_and_acknowledged(tmp_path):
     with sqlite3.connect(db) as con:
         audit = con.execute("SELECT operator, origin, board, unit, command, arguments, result "
                             "FROM audit").fetchall()
-        acked = con.execute("SELECT acknowledged FROM alarms WHERE code = 'TEMP_HIGH'")
+        acked = con.execute("SELECT acknowledged FROM alarms WHERE code = 'PH_HIGH'")
         assert acked.fetchone()[0] is not None
-    assert audit == [("tester", "dashboard", "sim0", "v0", "ack", '{"alarm": "temp_high"}',
+    assert audit == [("tester", "dashboard", "sim0", "v0", "ack", '{"alarm": "ph_high"}',
                       "done")]
 
 
@@ -74,20 +74,21 @@ async def _drive(bench, logger, db):
         assert lines[-1].startswith("keys: s set  m mode  a ack")
         assert any(x.startswith("  alarms: none") for x in lines)
         # Budgets come from the board (read when it connected), doses from its counter.
-        await until_shown(pilot, ["  dosed acid ", "/100 h ", "/500 d mL"])
-        bench.inject(0, "set", target="v0", values={"temp_c": 50.0})
-        lines = await until_shown(pilot, ["TEMP_HIGH", "NOT ACKED",
-                                          "v0 TEMP_HIGH raised (ALARM)"])
+        await until_shown(pilot, ["  dosed acid ", "/200 h ", "/1600 d mL"])
+        # The operator lowers the high-pH limit below the start-up broth's pH.
+        bench.inject(0, "param", unit="v0", name="ph_high", value=2.0)
+        lines = await until_shown(pilot, ["PH_HIGH", "NOT ACKED",
+                                          "v0 PH_HIGH raised (ALARM)"])
         (alarm,) = [x for x in lines if x.startswith("  alarms: ")
-                    and "TEMP_HIGH" in x]
-        assert "degC (limit 45.000 degC) NOT ACKED" in alarm
+                    and "PH_HIGH" in x]
+        assert "pH (limit 2.000 pH) NOT ACKED" in alarm
         await pilot.press("a")
-        assert app.query_one("#command").value == "ack v0 temp_high"
+        assert app.query_one("#command").value == "ack v0 ph_high"
         await pilot.press("enter")
-        lines = await until_shown(pilot, ["done: TEMP_HIGH acknowledged on v0 on sim0",
-                                          "v0 TEMP_HIGH acknowledged (INFO)"])
-        assert any("TEMP_HIGH" in x and x.endswith("acked") or "acked;" in x for x in lines)
-        assert not any("TEMP_HIGH" in x and "NOT ACKED" in x for x in lines)
+        lines = await until_shown(pilot, ["done: PH_HIGH acknowledged on v0 on sim0",
+                                          "v0 PH_HIGH acknowledged (INFO)"])
+        assert any("PH_HIGH" in x and x.endswith("acked") or "acked;" in x for x in lines)
+        assert not any("PH_HIGH" in x and "NOT ACKED" in x for x in lines)
         assert len(lines[0]) == 80 and lines[0].endswith("…")  # the log's long path, cut
         await pilot.resize_terminal(120, 40)
         lines = await until_shown(pilot, ["v0 vessel"])
