@@ -52,9 +52,9 @@ def rig(request, rig_spec, tmp_path):
     if rig_spec["kind"] == "bench":
         preset = request.node.get_closest_marker("preset")
         fast = "fast_time" in needed or request.node.get_closest_marker("long")
-        speed = rigs.FAST_SPEED if fast else None
-        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", speed,
-                            **(preset.kwargs if preset else {}))
+        presets = dict(preset.kwargs) if preset else {}
+        presets.setdefault("speed", rigs.FAST_SPEED if fast else None)  # the test's own first
+        rig = rigs.BenchRig(rig_spec, tmp_path / "bench", **presets)
     else:
         lacking = rigs.Rig(rig_spec).lacks(needed)
         if lacking:

@@ -136,7 +136,7 @@ class BenchRig(Rig):
         # deploy = "mpremote": each board starts with a bare flash and gets the firmware by
         # `pilotedge deploy` through its REPL, as a board on a rig does before its suite.
         mpremote = spec.get("deploy") == "mpremote"
-        speed = presets.pop("speed", None) or speed or spec.get("speed", 20)
+        speed = speed or spec.get("speed", 20)
         scenario = load_scenario(scenario)
         if "step_ms" in presets:  # finer plant steps: a trip's latency measured to them
             scenario = dataclasses.replace(

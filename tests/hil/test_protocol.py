@@ -126,5 +126,6 @@ def test_line_noise_to_the_host_never_yields_a_bogus_frame(rig, board):
         if frame.name == "HEARTBEAT":
             assert f["state"] in ("BOOT", "RUN", "SAFE", "FAULT")
         else:
-            # A vessel has 3 sensor bits, a canister 5 (pressure, shell, room, shell2, flow).
-            assert f["unit"] in (0, 1) and f["sensor_ok"] < (8 if frame.name == "VESSEL" else 32)
+            # A vessel has 4 sensor bits (pH, T, ORP, T2), a canister 5 (P, shell, room,
+            # shell2, flow).
+            assert f["unit"] in (0, 1) and f["sensor_ok"] < (16 if frame.name == "VESSEL" else 32)
