@@ -37,6 +37,9 @@ def pytest_configure(config):
         "or at this speed and plant step (speed=, step_ms=, trace_ms=; fast_time)")
     config.addinivalue_line(
         "markers", "long: minutes to hours of board time; the bench runs it at FAST_SPEED")
+    config.addinivalue_line(
+        "markers", "slow: minutes of wall time even flat out (an 8 h charge): `make hil-slow`, "
+        "not in `make test` (CI's 20 minutes)")
 
 
 @pytest.fixture(scope="session")

@@ -155,6 +155,7 @@ def test_a_leak_from_an_isolated_canister_is_found_within_an_hour(rig, board):
     assert result(board.command(c0, "ACK_ALARM", m.EVENT_LEAK)) == "DONE"
 
 
+@pytest.mark.slow
 @pytest.mark.needs("truth", "fast_time")
 @pytest.mark.preset(speed=0, trace_ms=1000)  # a charge from 40 % takes simulated hours
 def test_a_full_charge_holds_the_shell_below_its_warning_and_never_trips(rig, board):
