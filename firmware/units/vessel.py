@@ -443,8 +443,6 @@ class Vessel(Unit):
             d.reset()
             return
         if self.modes[_LOOP_PH] != _MODE_AUTO or self.cal is not None:
-            if self.cal is not None:  # the electrode is in a standard: no blind doses
-                self._stop_auto(0)
             d.reset()  # a calibration holds the loop (a host's pump run goes on)
             self._onoff = 0
             return

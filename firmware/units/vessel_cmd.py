@@ -200,6 +200,7 @@ def _calibration(v, verb, arg0, arg1, cmd_id):
         if (arg0 == _CAL_KIND_ORP and v.orp is None
                 or arg0 == _CAL_KIND_BASE and v.base is None):
             return _RESULT_REJECTED, _REASON_OUT_OF_RANGE, 0
+        v._stop_auto(0)  # the loop is held from now: none of its doses go on blind
         v._cal_modules = set(sys.modules)
         from units import calibrate
 
