@@ -24,9 +24,12 @@ def _acks(rig, cmd_id):
     return [a for a in rig.host.take(m.MSG_ACK) if a[s.ACK_CMD_ID] == cmd_id]
 
 
-def _no_fault(rig):
+def _no_fault(rig, what=None):
     rt = rig.rt
-    assert rt.safety.state != m.STATE_FAULT and not rt.safety.faults & 1, rt.safety.faults
+    if rt.safety.state == m.STATE_FAULT or rt.safety.faults & 1:
+        # The board's own LOG line names the task and the exception.
+        logs = [v[s.LOG_TEXT] for v in rig.host.take(m.MSG_LOG)]
+        raise AssertionError("fault %d after %r: %r" % (rt.safety.faults, what, logs))
     assert all(t.enabled for t in rt.sched.tasks)
     assert rt.link.tx_errors == 0
 
@@ -103,7 +106,7 @@ def _sweep(rig, cmd_id):
                 if result == m.RESULT_REJECTED and reason != m.REASON_LIMIT:
                     # (an over-budget DOSE raises DOSE_LIMIT: reported, nothing switched)
                     assert not changed and not events, (what, events)
-                _no_fault(rig)
+                _no_fault(rig, what)
                 cmd_id += 1
                 sent += 1
     for unit in (2, 254):  # no such unit on this board
