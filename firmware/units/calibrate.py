@@ -242,6 +242,7 @@ class Session:
         mv = self.electrode.inp.read(now_ms)
         self._wait_ms += dt_ms
         if mv is not None and self._steady.update(mv, dt_ms / 1000):
+            mv = self._steady.value
             standard, temp_c = self._std
             if self.kind == _CAL_KIND_PH:
                 self.pts.append(phcal.point(standard, mv, temp_c))

@@ -96,13 +96,14 @@ def _noise(i):
     return ((i * 7919) % 401 - 200) / 1000.0
 
 
-def _settle_s(reading, tau_s, tol, limit_s):
-    # Seconds of 1 s samples until Steady says steady (None if not within limit_s).
+def _settle(reading, tau_s, tol, limit_s):
+    # (seconds of 1 s samples until Steady says steady or None if not within limit_s, the
+    # value it would take).
     st = Steady(tau_s, tol)
     for t in range(1, limit_s + 1):
         if st.update(reading(t), 1.0):
-            return t
-    return None
+            return t, st.value
+    return None, None
 
 
 def test_steady_accepts_a_settled_first_order_approach():
@@ -112,16 +113,29 @@ def test_steady_accepts_a_settled_first_order_approach():
     def approach(t):
         return MV_401 + 140.0 * 2.718281828 ** (-t / tau) + _noise(t)
 
-    t = _settle_s(approach, tau, 0.5, 300)
+    t, value = _settle(approach, tau, 0.5, 300)
     assert t is not None and 5 * tau <= t <= 8 * tau, t
     assert 140.0 * 2.718281828 ** (-t / tau) < 0.5  # what is left of the step
+    # The point is the mean of the last tau of readings: the noise averaged away, the lag of
+    # that mean within tol / 2.
+    assert abs(value - MV_401) < 0.25 + 0.1, value
+
+
+def test_steady_takes_the_mean_not_one_noisy_reading():
+    # A settled electrode whose last reading is 2 mV off (a spike the window's means absorb).
+    def spiky(t):
+        return MV_401 + (2.0 if t % 20 == 0 else 0.0)
+
+    t, value = _settle(spiky, 10.0, 0.5, 300)
+    assert t is not None and t % 20 == 0, t  # (accepted on a spike: the window's last bucket)
+    assert abs(value - MV_401) <= 0.2, value
 
 
 def test_steady_rejects_a_drifting_reading():
     def drifting(t):  # 0.1 pH/min on a settled electrode
         return MV_401 + 5.9 * t / 60.0 + _noise(t)
 
-    assert _settle_s(drifting, 10.0, 0.5, 1200) is None
+    assert _settle(drifting, 10.0, 0.5, 1200) == (None, None)
     st = Steady(10.0, 0.5)
     st.update(1.0, 30.0)
     assert st.residual is None  # the window is not full yet
