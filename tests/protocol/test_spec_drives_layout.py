@@ -32,16 +32,21 @@ def send(name, fields):
     r.host.uart.feed(codec.encode(name, fields, seq[0]))
     seq[0] += 1
 
+def run_linked(ms):  # (Rig.run_linked reads what the board sends: here the codec does)
+    for _ in range(ms // 1000):
+        r.host.heartbeat()
+        r.run_for(1000)
+
 send("HELLO", {"board_id": "host", "fw_major": 0, "fw_minor": 1, "fw_patch": 0,
                "proto_version": m.VERSION, "schema_hash": m.SCHEMA_HASH, "boot_count": 0,
                "reset_cause": "UNKNOWN", "vessels": 0, "canisters": 0, "uptime": 0.0})
-r.run_linked(3000)
+run_linked(3000)
 send("COMMAND", {"cmd_id": 0xDEADBEEF, "unit": 0, "verb": "DOSE", "arg0": m.OUT_ACID,
                  "arg1": 1000})
 send("COMMAND", {"cmd_id": 2, "unit": 1, "verb": "ACK_ALARM", "arg0": 70000, "arg1": 0})
 send("PARAM_SET", {"unit": 0, "name": "temp_sp", "value": 3600})
 send("PARAM_GET", {"unit": 255, "name": "", "index": 0})
-r.run_linked(2000)
+run_linked(2000)
 out = {}
 for frame in codec.StreamDecoder().feed(bytes(r.hal.uart.tx)):
     out.setdefault(frame.name, []).append(frame.fields())
