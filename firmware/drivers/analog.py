@@ -43,15 +43,9 @@ class Ratiometric:
         # Engineering value, or None with `fault` set. Under/over-range values are linear
         # extrapolations flagged UNDER_RANGE / OVER_RANGE (soft faults).
         r = ratio(signal_mv, supply_mv)
-        if r is None or not _FAULT_LOW <= r <= _FAULT_HIGH:
-            self.fault = fault.SIGNAL
+        code = self.fault = fault.band(r, _FAULT_LOW, _SPAN_LOW, _SPAN_HIGH, _FAULT_HIGH)
+        if code == fault.SIGNAL:
             return None
-        if r < _SPAN_LOW:
-            self.fault = fault.UNDER_RANGE
-        elif r > _SPAN_HIGH:
-            self.fault = fault.OVER_RANGE
-        else:
-            self.fault = fault.NONE
         return r * self._per_ratio + self._offset
 
 

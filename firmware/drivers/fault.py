@@ -26,6 +26,18 @@ def is_hard(code):
     return NONE < code < UNDER_RANGE
 
 
+def band(x, fault_lo, span_lo, span_hi, fault_hi):
+    # The code of a signal x (None: no signal) with a measuring span and diagnostic bands
+    # beyond it: SIGNAL outside fault_lo ... fault_hi, soft UNDER/OVER_RANGE outside the span.
+    if x is None or not fault_lo <= x <= fault_hi:
+        return SIGNAL
+    if x < span_lo:
+        return UNDER_RANGE
+    if x > span_hi:
+        return OVER_RANGE
+    return NONE
+
+
 class StartReadThermometer:
     # A thermometer read in two steps (DS18B20, MAX31865): start() begins a conversion and
     # read_c(), one conversion_ms later, returns degC or None with `fault` set. This class

@@ -35,19 +35,11 @@ class Current420:
         self.fault = fault.NONE
 
     def value(self, signal_mv, _supply_mv=None):
-        if signal_mv is None:
-            self.fault = fault.SIGNAL
+        ma = None if signal_mv is None else signal_mv / self._shunt_ohm
+        code = self.fault = fault.band(ma, _FAULT_LOW_MA, _BAND_LOW_MA, _BAND_HIGH_MA,
+                                       _FAULT_HIGH_MA)
+        if code == fault.SIGNAL:
             return None
-        ma = signal_mv / self._shunt_ohm
-        if not _FAULT_LOW_MA <= ma <= _FAULT_HIGH_MA:
-            self.fault = fault.SIGNAL
-            return None
-        if ma < _BAND_LOW_MA:
-            self.fault = fault.UNDER_RANGE
-        elif ma > _BAND_HIGH_MA:
-            self.fault = fault.OVER_RANGE
-        else:
-            self.fault = fault.NONE
         return signal_mv * self._per_mv + self._offset
 
 
