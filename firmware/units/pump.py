@@ -111,7 +111,8 @@ class Pump:
             if d_ul:
                 self.run_ul += d_ul
                 self._fed_ul += d_ul
-                line.delivered(d_ul, self.verb != _VERB_PRIME)
+                # (a prime fills the line, a TIMED run a cylinder: neither is in the vessel)
+                line.delivered(d_ul, self.verb != _VERB_PRIME and not self.timed)
         mode = self.mode
         if mode == IDLE:
             return 0

@@ -208,6 +208,8 @@ def test_a_pump_calibration_is_read_back_after_a_reboot_that_lost_unsaved_minute
     r.host.command(2, V0, m.VERB_CAL_START, m.CAL_KIND_ACID, 10000)
     r.run_linked(245000)
     assert _ack(r, 2)[s.ACK_RESULT] == m.RESULT_DONE
+    line = _line(r)  # the run went into the cylinder: in the windows, not the vessel's total
+    assert line.budget.hour.total >= 10000 and line.total_ml == 0 and line.total_ul == 0
     r.host.command(3, V0, m.VERB_CAL_POINT, 10300)  # 10.3 mL in the cylinder
     r.run_linked(1000)
     assert _ack(r, 3)[s.ACK_VALUE] == 5150  # uL/min
