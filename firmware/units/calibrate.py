@@ -106,7 +106,7 @@ def apply(vessel, kind, rec):
         vessel.orp_offset = 0.0 if fit is None else fit[0]
     else:
         p = vessel.acid if kind == _CAL_KIND_ACID else vessel.base
-        p.set_rate(p.nominal if fit is None else fit[0])
+        p.set_rate(p.nominal if fit is None else fit[0], fit is not None)
     if rec is None:
         vessel.cals.pop(kind, None)
     else:

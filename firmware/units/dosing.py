@@ -10,6 +10,11 @@
 # continues the same windows; only its backup, a damaged record or one for other pumps:
 # the windows are spent until they expire; no record at all: a new board, empty windows.
 #
+# Budgets count volume at the pump's rate in force. An uncalibrated pump runs at its board
+# file's nominal rate and may deliver up to 20 % more (a pump calibration refuses a rate
+# further off, docs/vessel-safety.md §1): it gets 5/6 of each budget, so that what it truly
+# delivers stays within the budget too. A calibrated pump's error is its calibration's.
+#
 # Alarms: DOSE_LIMIT while a budget refuses the volume last refused (a level, not an event
 # per refusal), ACID_LOW / BASE_LOW while a reservoir is at or below res_low. A refusal for
 # the interval or the lockout is the pace of dosing, not an alarm.
@@ -93,10 +98,15 @@ class Reagents:
 
     def _limits(self, p):
         cfg = self.cfg
+        hour_ul = cfg[p.limit_keys[0]]
+        day_ul = cfg[p.limit_keys[1]]
+        if not p.calibrated:  # (// 6 first: 5 x a budget may pass a 32-bit small int)
+            hour_ul = hour_ul // 6 * 5
+            day_ul = day_ul // 6 * 5
         p.line.set_limits(
             cfg["dose_max"],
-            cfg[p.limit_keys[0]],
-            cfg[p.limit_keys[1]],
+            hour_ul,
+            day_ul,
             cfg["dose_interval"] * 1000,
             cfg["ph_lockout"] * 1000,
             cfg["res_low"],

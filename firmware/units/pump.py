@@ -40,8 +40,7 @@ class Pump:
         self.output = output
         self.line = DoseLine()
         self.nominal = ml_per_min  # the board file's rate
-        self.calibrated = False
-        self.set_rate(ml_per_min)
+        self.set_rate(ml_per_min, False)
         self.limit_keys = ("", "")  # the vessel's hour and day budget param names
         self.verb = 0  # of the COMMAND that asked for the run
         self.refused_ul = 0  # what a budget last refused (units/dosing.py: DOSE_LIMIT)
@@ -49,8 +48,10 @@ class Pump:
         self._fed_ul = 0  # delivered since take_fed()
         self._begin(IDLE, None, 0)
 
-    def set_rate(self, ml_per_min):
-        # The rate in force, as uL per hour: an int, 0.02 % steps at 5 mL/min.
+    def set_rate(self, ml_per_min, calibrated):
+        # The rate in force, as uL per hour: an int, 0.02 % steps at 5 mL/min; calibrated
+        # False: the nominal rate (units/dosing.py books its budgets for its error).
+        self.calibrated = calibrated
         self.ul_per_h = int(ml_per_min * _UL_H_PER_ML_MIN + 0.5)
         self.line.margin_ul = self.ul_per_h // _MARGIN_PER_H + 1
 

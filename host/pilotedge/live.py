@@ -350,13 +350,19 @@ def alarm_words(a, display):
 
 
 def dose_words(u, display):
-    """Acid and base dosed in the last hour and day against the budgets."""
+    """Acid and base dosed in the last hour and day against the budgets the board enforces:
+    an uncalibrated pump gets 5/6 of each (it may deliver 20 % over its nominal rate)."""
+    bits = (u.fields or {}).get("cal")
     parts = []
+    flags = {name: bit for bit, name in s.ENUMS["CAL_FLAG"].items()}
     for reagent, i in (("acid", 0), ("base", 1)):
+        uncalibrated = bits is not None and not bits >> flags[reagent.upper()] & 1
         spans = []
         for window, label, suffix in ((HOUR_S, "h", "hour"), (DAY_S, "d", "day")):
             used = u.dosed(window)[i]
             budget = u.params.get("%s_ml_%s" % (reagent, suffix))
+            if budget is not None and uncalibrated:
+                budget = round(budget * 5 / 6, 1)
             spans.append("%s/%s %s" % (
                 "%.1f" % used, "%g" % budget if budget is not None else "?", label))
         parts.append("%s %s mL" % (reagent, " ".join(spans)))

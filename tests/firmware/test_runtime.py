@@ -202,12 +202,13 @@ def test_dose_over_budget_is_rejected_with_limit():
     assert [(a[s.ACK_REASON], a[s.ACK_VALUE]) for a in verdicts] == [
         (m.REASON_BUSY, 0), (m.REASON_LIMIT, m.LIMIT_HOUR), (m.REASON_LIMIT, m.LIMIT_LOCKOUT)]
     ev = r.host.events(m.EVENT_DOSE_LIMIT)
-    assert len(ev) == 1 and ev[0][4] == 1000 and ev[0][5] == 1500
+    # (the limit: 5/6 of the 1.5 mL, for an uncalibrated pump's error, units/dosing.py)
+    assert len(ev) == 1 and ev[0][4] == 1000 and ev[0][5] == 1250
     alarms = r.host.take(m.MSG_VESSEL)[-1][s.VESSEL_ALARMS]
     assert alarms & (1 << (m.EVENT_DOSE_LIMIT - 20))
-    r.host.command(5, V0, m.VERB_DOSE, m.OUT_ACID, 400)  # fits: the level clears
+    r.host.command(5, V0, m.VERB_DOSE, m.OUT_ACID, 200)  # fits: the level clears
     link(3000)
-    _ok(r.host.take(m.MSG_ACK), 5, m.RESULT_IN_PROGRESS)
+    _ok(r.host.take(m.MSG_ACK), 5)  # (done within the 3 s)
     (cleared,) = r.host.events(m.EVENT_DOSE_LIMIT)
     assert cleared[s.EVENT_KIND] == m.EVENT_KIND_CLEARED
 

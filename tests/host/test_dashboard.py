@@ -73,8 +73,9 @@ async def _drive(bench, logger, db):
         assert lines[0].startswith(" pilotedge log ")
         assert lines[-1].startswith("keys: s set  m mode  a ack")
         assert any(x.startswith("  alarms: none") for x in lines)
-        # Budgets come from the board (read when it connected), doses from its counter.
-        await until_shown(pilot, ["  dosed acid ", "/200 h ", "/1600 d mL"])
+        # Budgets come from the board (read when it connected), doses from its counter; the
+        # bench's pumps are uncalibrated: 5/6 of the 200 and 1600 mL, as the board enforces.
+        await until_shown(pilot, ["  dosed acid ", "/166.7 h ", "/1333.3 d mL"])
         # The operator lowers the high-pH limit below the start-up broth's pH.
         bench.inject(0, "param", unit="v0", name="ph_high", value=2.0)
         lines = await until_shown(pilot, ["PH_HIGH", "NOT ACKED",

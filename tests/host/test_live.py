@@ -10,6 +10,7 @@ from pilotedge.dashboard import parse_command
 from pilotedge.display import Display
 from pilotedge.errors import UsageError
 from pilotproto import convert
+from pilotproto import schema as s
 
 HELLO = {"board_id": "sim", "fw_major": 0, "fw_minor": 1, "fw_patch": 0, "proto_version": 1,
          "schema_hash": 0, "boot_count": 3, "reset_cause": "POWER_ON", "vessels": 1,
@@ -140,8 +141,10 @@ def test_a_board_held_safe_is_a_banner(state):
 
 
 def test_doses_of_the_last_hour_and_day_against_the_budgets(state):
+    calibrated = {name: bit for bit, name in s.ENUMS["CAL_FLAG"].items()}
     for minute in range(0, 150):
-        feed(state, heartbeat(minute * 60.0), vessel(acid_total=minute * 0.5))
+        feed(state, heartbeat(minute * 60.0),
+             vessel(acid_total=minute * 0.5, cal=1 << calibrated["ACID"]))
     feed(state, frame("PARAM_VALUE", unit=0, name="acid_ml_hour", value=100000, index=0,
                       count=0, result="OK"))
     u = state.units()[0]
@@ -149,6 +152,9 @@ def test_doses_of_the_last_hour_and_day_against_the_budgets(state):
     assert acid_hour == pytest.approx(30.0, abs=0.6) and base_hour == 0.0
     assert u.dosed(live.DAY_S)[0] == pytest.approx(149 * 0.5)
     assert "  dosed acid 30.0/100 h 74.5/? d mL  base 0.0/? h 0.0/? d mL" in lines(state)
+    # An uncalibrated pump: the 5/6 of its budget the board enforces (20 % rate error).
+    feed(state, vessel(acid_total=74.5, cal=0))
+    assert "  dosed acid 30.0/83.3 h 74.5/? d mL  base 0.0/? h 0.0/? d mL" in lines(state)
     feed(state, heartbeat(10.0), vessel(acid_total=1.0))  # a reboot: counters start again
     assert u.dosed(live.HOUR_S) == (0.0, 0.0)
 
