@@ -156,7 +156,9 @@ def test_no_sequence_of_doses_params_and_reboots_beats_the_budgets(rig, board):
     fullest = []
     flood_of()
     # The flood did drive an hour and a day window to their budgets: it proves something.
-    assert max(hour for hour, _day in fullest) > 0.9 and max(day for _hour, day in fullest) > 0.9
+    # (The pumps are uncalibrated: the board enforces 5/6 of each budget, units/dosing.py.)
+    full = 0.9 * 5 / 6
+    assert max(hour for hour, _day in fullest) > full and max(d for _h, d in fullest) > full
 
 
 def check(flood, truth):
