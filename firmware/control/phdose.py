@@ -6,10 +6,13 @@
 # model r = -a w + b, a = 1/(beta V) pH per eq, b the drift in pH/s. a is learned from how
 # the pH's rate answered a change of the dose rate (the drift cancels out), starting from
 # the configured buffer capacity, within 4x of it; b is what the doses do not explain.
-# Whenever no pump runs, a dose is sized to the demand (a PI on dose rate): kp of the error
-# times beta V, plus what the drift will take over the next period; it is capped by the
-# per-dose cap (the vessel's doses) and the drift estimate cannot wind beyond what the
-# pumps can deliver (anti-windup). Under _MIN_UL of reagent it waits instead (no chatter).
+# Whenever no pump runs and a period has passed, a dose is sized to the demand (a PI on dose
+# rate): kp of the error beyond a deadband times beta V, plus what the drift will take over
+# the next period; it is capped by the per-dose cap (the vessel's doses) and the drift
+# estimate cannot wind beyond what the pumps can deliver (anti-windup). A dose the cap cut
+# short is followed by the next as soon as the pumps may run (then the pumps, not the
+# period, set the pace: a start-up load is followed as fast as the caps allow). Under
+# _MIN_UL of reagent it waits instead (no chatter).
 #
 # expect(): the share of what the pumps fed that should move the pH (what goes beyond the
 # estimated demand), for the no-response check: a dose that only holds the pH against a
@@ -23,7 +26,6 @@ _TEACH_PH = 0.002
 _FORGET = 0.99  # per change that teaches
 _GAIN_B = 0.1  # of a period's unexplained rate taken into b (10 periods: 10 min)
 _DEADBAND = 0.02  # pH: within it only the drift is dosed (noise would alternate acid and base)
-_CHASE = 0.1  # pH: further from the set point, doses follow back to back (a start-up load)
 _MIN_UL = const(200)
 _AVG_N = const(8)  # pH samples averaged per reading (electrode noise)
 
@@ -52,7 +54,7 @@ class DemandDoser:
         self._t_ms = 0
         self._ph0 = None
         self._due = False  # a period has ended: time to size a dose
-        self._more = True  # far from the set point: the next dose follows at once
+        self._more = True  # the last dose was capped: the next follows at once
         self._u = 0.0  # eq fed this period, acid > 0
         self._r1 = None  # the last period's pH rate and dose rate, and the one's before
         self._w1 = 0.0
@@ -95,13 +97,15 @@ class DemandDoser:
         if not idle or not (self._due or self._more):
             return 0
         self._due = False
-        # Error removed by kp, the drift of the next period covered (eq, acid > 0).
+        # Error removed by kp (none within the deadband: the pH stays where the doses put
+        # it), the drift of the next period covered (eq, acid > 0).
         e = self.ph - sp
-        e = e - _DEADBAND if e > _DEADBAND else e + _DEADBAND if e < -_DEADBAND else 0.0
+        if -_DEADBAND <= e <= _DEADBAND:
+            e = 0.0
         need = (_KP * e + self.b * self.period_ms / 1000) / self.a
         ul = round(need / (self.acid_n if need > 0 else self.base_n) * 1000000)
-        self._more = e > _CHASE or e < -_CHASE
-        if ul > cap_ul or ul < -cap_ul:
+        self._more = ul > cap_ul or ul < -cap_ul
+        if self._more:
             return cap_ul if ul > 0 else -cap_ul
         return ul if ul >= _MIN_UL or ul <= -_MIN_UL else 0
 

@@ -24,24 +24,27 @@ def _first(d, ph, sp, cap=CAP):
 
 
 def test_a_dose_is_sized_to_the_error_and_the_buffer_capacity():
-    # 0.2 pH high, 0.02 of it in the deadband: 0.6 x 0.18 pH x 1 eq/pH = 0.108 eq = 54 mL.
-    assert _first(_doser(), 1.9, 1.7) == 54000
-    assert _first(_doser(0.2), 1.9, 1.7) == 108000  # twice the buffering, twice the acid
-    assert _first(_doser(), 1.5, 1.7) == -108000  # 0.108 eq of 1 eq/L base
+    # 0.2 pH high: 0.6 x 0.2 pH x 1 eq/pH = 0.12 eq = 60 mL of 2 eq/L acid.
+    assert _first(_doser(), 1.9, 1.7) == 60000
+    assert _first(_doser(0.2), 1.9, 1.7) == 120000  # twice the buffering, twice the acid
+    assert _first(_doser(), 1.5, 1.7) == -120000  # 0.12 eq of 1 eq/L base
     assert _first(_doser(), 1.9, 1.7, 20000) == 20000  # within the cap
     assert _first(_doser(), 1.715, 1.7) == 0  # inside the deadband, no drift known
 
 
-def test_far_from_the_set_point_doses_follow_back_to_back_near_it_once_a_period():
+def test_capped_doses_follow_back_to_back_a_dose_sized_to_the_demand_once_a_period():
     d = _doser()
-    assert _first(d, 2.2, 1.7, 20000) == 20000
+    assert _first(d, 1.75, 1.7, 20000) == 15000  # 0.6 x 0.05 pH x 1 eq/pH / 2 eq/L
+    assert d.update(1.75, 1.7, 1000, True, 20000) == 0  # mix, then measure
+    d = _doser()
+    assert _first(d, 2.2, 1.7, 20000) == 20000  # the cap, not the demand: 150 mL
     assert d.update(2.2, 1.7, 1000, False, 20000) == 0  # a pump runs
     assert d.update(2.2, 1.7, 1000, True, 20000) == 20000  # done: the next at once
     d = _doser()
-    assert _first(d, 1.75, 1.7) == 9000  # 0.6 x 0.03 pH x 1 eq/pH / 2 eq/L
+    assert _first(d, 1.75, 1.7) == 15000
     for _ in range(59):
         assert d.update(1.75, 1.7, 1000, True, CAP) == 0  # mix, then measure
-    assert d.update(1.75, 1.7, 1000, True, CAP) == 9000
+    assert d.update(1.75, 1.7, 1000, True, CAP) == 15000
 
 
 def _hold(d, beta, drift_per_h, hours, ph=1.7, sp=1.7, cap=20000, from_s=0):

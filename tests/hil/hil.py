@@ -103,3 +103,24 @@ def calibrate_pump(rig, link, unit, output, pump, volume_ul=20000):
     records = link.listen("CAL")
     assert result(link.command(unit, "CAL_FINISH")) == "DONE"
     return next_frame(records, lambda f: f.fields()["kind"] == pump).fields(), ml
+
+
+def take_point(rig, link, unit, sensor, standard, ident, temp_c=25.0):
+    """A calibration point: the electrode into the standard at temp_c, the point once its
+    reading is steady. Returns the steady reading, mV."""
+    rig.to_standard(sensor, standard, temp_c)
+    ack = link.command(unit, "CAL_POINT", ident, int(temp_c * 100)).fields()
+    assert ack["result"] == "DONE", ack
+    return ack["value"] / 1000
+
+
+def calibrate_ph(rig, link, unit, sensor):
+    """A two-point pH calibration in the rig's 4.01 and 1.68 buffers (rig capability
+    "buffer_station"), as a technician takes it before a batch; returns once the electrode,
+    back in the vessel, is judged valid again."""
+    assert result(link.command(unit, "CAL_START", m.CAL_KIND_PH)) == "DONE"
+    take_point(rig, link, unit, sensor, "4.01", 4010)
+    take_point(rig, link, unit, sensor, "1.68", 1680)
+    rig.to_vessel(sensor)
+    assert result(link.command(unit, "CAL_FINISH")) == "DONE"
+    ready(link)

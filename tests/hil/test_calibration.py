@@ -12,7 +12,17 @@ import time
 
 import pytest
 
-from hil import Board, board_seconds, calibrate_pump, drain, next_frame, ready, result, telemetry
+from hil import (
+    Board,
+    board_seconds,
+    calibrate_pump,
+    drain,
+    next_frame,
+    ready,
+    result,
+    take_point,
+    telemetry,
+)
 from pilotproto import messages as m
 
 pytestmark = pytest.mark.long  # minutes of board time each
@@ -29,14 +39,6 @@ def start(rig, board, role, kind):
     ready(board)
     assert result(board.command(v0, "CAL_START", kind)) == "DONE"
     return v0, spec.part("v0", role)
-
-
-def take_point(rig, board, v0, sensor, standard, ident, temp_c=25.0):
-    # The electrode into the standard at temp_c, the point once its reading is steady.
-    rig.to_standard(sensor, standard, temp_c)
-    ack = board.command(v0, "CAL_POINT", ident, int(temp_c * 100)).fields()
-    assert ack["result"] == "DONE", ack
-    return ack["value"] / 1000  # the steady reading, mV
 
 
 @pytest.mark.needs("buffer_station")
