@@ -19,13 +19,14 @@ SAFE_AFTER_S = 3  # a pump's pass, the heater's 2 s time-proportioning window
 pytestmark = pytest.mark.long  # minutes of board time each
 
 
-def fault_episode(rig, board, sensor, index, kind, args, watch_s):
+def fault_episode(rig, board, sensor, index, kind, args, watch_s, wait_s=120.0):
     """Inject the fault; return (the SENSOR_FAULT raise, every EVENT of the next watch_s
-    board seconds, the simulated ms by which the loop must be safe or None)."""
+    board seconds, the simulated ms by which the loop must be safe or None). wait_s: wall
+    seconds to wait for the raise (a guard against a hang, not a figure)."""
     events = board.listen("EVENT")
     rig.sensor_fault(sensor, kind, **args)
     raised = next_frame(events, lambda f: f.fields()["code"] == "SENSOR_FAULT"
-                        and f.fields()["value"] == index).fields()
+                        and f.fields()["value"] == index, timeout=wait_s).fields()
     safe_ms = None
     if "truth" in rig.capabilities:  # the raise in simulated time (a bench board runs at
         # most 2 board s ahead of what its host has read: this errs late by that at most)
@@ -105,8 +106,10 @@ def test_a_drifting_ph_electrode_is_caught_by_doses_that_do_not_move_it(rig, boa
     spec = Board(rig.board)
     v0 = spec.units["v0"]
     dosing_acid(board, v0)
+    # (about two board hours of dosing before the verdict: 100-115 s of wall time flat out
+    # on an idle 2-core machine, so the wait for it is longer than the usual 120 s)
     raised, later, safe_ms = fault_episode(rig, board, spec.part("v0", "ph"), PH, "drift",
-                                           {"per_h": -30.0}, 600)
+                                           {"per_h": -30.0}, 600, wait_s=900.0)
     one_raise(raised, later, PH)
     assert raised["limit"] == m.CHECK_NO_RESPONSE
     assert not telemetry(board)["sensor_ok"] & 1 << PH
