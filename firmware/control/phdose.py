@@ -81,16 +81,14 @@ class DemandDoser:
         self._t_ms += dt_ms
         self._sum += ph
         self._n += 1
-        if self._n >= _AVG_N:
+        if self.ph is None:  # the first reading at once: a handover doses without waiting
+            self.ph = self._ph0 = ph  # the first period starts here
+            self._t_ms = 0
+            self._u = 0.0
+        elif self._n >= _AVG_N:
             self.ph = self._sum / self._n
             self._sum = 0.0
             self._n = 0
-            if self._ph0 is None:  # the first reading: the first period starts here
-                self._ph0 = self.ph
-                self._t_ms = 0
-                self._u = 0.0
-        if self.ph is None:
-            return 0
         if self._t_ms >= self.period_ms:
             self._learn(self.ph)
             self._due = True

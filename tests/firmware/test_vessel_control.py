@@ -17,9 +17,8 @@ def _doser(beta=0.1):
 
 
 def _first(d, ph, sp, cap=CAP):
-    # The doser's first dose: it needs eight readings to average.
-    for _ in range(7):
-        assert d.update(ph, sp, 1000, True, cap) == 0
+    # The doser's first dose: at its first reading (a handover to AUTO doses at once; the
+    # readings after it are averaged in eights).
     return d.update(ph, sp, 1000, True, cap)
 
 
