@@ -234,6 +234,10 @@ def constants(spec):
                 ("PROGRESS_MS", proto["progress_ms"]),
             ],
         ),
+        (
+            "An uncalibrated pump's dose budgets: UNCAL_BUDGET_SIXTHS sixths of each",
+            [("UNCAL_BUDGET_SIXTHS", proto["uncal_budget_sixths"])],
+        ),
     ]
     for enum, members in spec["enums"].items():
         groups.append((enum, [(f"{enum}_{name}", value) for name, value in members.items()]))

@@ -11,6 +11,7 @@ here draws: pilotedge.dashboard and the plain view render LiveState.
 import collections
 import time
 
+from pilotproto import messages as m
 from pilotproto import schema as s
 
 from . import boardinfo, codec
@@ -31,6 +32,7 @@ WATCHED_PARAMS = {"vessel": ("ph_low", "ph_high", "temp_high", "acid_ml_hour", "
                              "base_ml_hour", "base_ml_day"),
                   "canister": ("p_msl",)}
 _EVENT_NUMBER = {name: number for number, name in s.ENUMS["EVENT"].items()}
+_CAL_FLAGS = {name: bit for bit, name in s.ENUMS["CAL_FLAG"].items()}
 TRIP_STATES = {"TRIPPED", "FAULT"}  # canister states a banner shows
 BOARD_TROUBLE = {"SAFE", "FAULT"}  # board states a banner shows
 
@@ -351,18 +353,18 @@ def alarm_words(a, display):
 
 def dose_words(u, display):
     """Acid and base dosed in the last hour and day against the budgets the board enforces:
-    an uncalibrated pump gets 5/6 of each (it may deliver 20 % over its nominal rate)."""
+    an uncalibrated pump gets UNCAL_BUDGET_SIXTHS sixths of each (it may deliver 20 % over
+    its nominal rate)."""
     bits = (u.fields or {}).get("cal")
     parts = []
-    flags = {name: bit for bit, name in s.ENUMS["CAL_FLAG"].items()}
     for reagent, i in (("acid", 0), ("base", 1)):
-        uncalibrated = bits is not None and not bits >> flags[reagent.upper()] & 1
+        uncalibrated = bits is not None and not bits >> _CAL_FLAGS[reagent.upper()] & 1
         spans = []
         for window, label, suffix in ((HOUR_S, "h", "hour"), (DAY_S, "d", "day")):
             used = u.dosed(window)[i]
             budget = u.params.get("%s_ml_%s" % (reagent, suffix))
             if budget is not None and uncalibrated:
-                budget = round(budget * 5 / 6, 1)
+                budget = round(budget * m.UNCAL_BUDGET_SIXTHS / 6, 1)
             spans.append("%s/%s %s" % (
                 "%.1f" % used, "%g" % budget if budget is not None else "?", label))
         parts.append("%s %s mL" % (reagent, " ".join(spans)))

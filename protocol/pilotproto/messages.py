@@ -13,7 +13,7 @@ except ImportError:  # CPython
 
 HEADER_FMT = "<BBBB"
 VERSION = const(1)
-SCHEMA_HASH = const(0x49344EDB)
+SCHEMA_HASH = const(0x942AEE4A)
 MAX_BODY = const(254)
 HEADER_SIZE = const(4)
 CRC_SIZE = const(4)
@@ -27,6 +27,9 @@ UNIT_BOARD = const(255)
 CMD_KEEP_MS = const(64000)
 CMD_MEMORY = const(64)
 PROGRESS_MS = const(10000)
+
+# An uncalibrated pump's dose budgets: UNCAL_BUDGET_SIXTHS sixths of each
+UNCAL_BUDGET_SIXTHS = const(5)
 
 # RESET
 RESET_POWER_ON = const(0)

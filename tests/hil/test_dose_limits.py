@@ -157,7 +157,7 @@ def test_no_sequence_of_doses_params_and_reboots_beats_the_budgets(rig, board):
     flood_of()
     # The flood did drive an hour and a day window to their budgets: it proves something.
     # (The pumps are uncalibrated: the board enforces 5/6 of each budget, units/dosing.py.)
-    full = 0.9 * 5 / 6
+    full = 0.9 * m.UNCAL_BUDGET_SIXTHS / 6
     assert max(hour for hour, _day in fullest) > full and max(d for _h, d in fullest) > full
 
 
