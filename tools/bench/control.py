@@ -7,16 +7,19 @@ Three runs on the same plant model and scenario (default: the standard 48 h batc
 - the real firmware on the bench, its loops in AUTO as the scenario sets them;
 - the same firmware with param ph_onoff = 0.1: on/off dosing with +-0.1 pH hysteresis on the
   same electrode signal, calibration, pumps, duty cap and budgets;
-- the ideal reference: a CPython replay of the vessel plant (sim/vessel.py) that, every second,
-  adds the least acid or base that puts the true pH exactly on the set point, with the
-  firmware run's true temperature and aeration.
+- the ideal reference: a CPython replay of the vessel plant (sim/vessel.py) that, every second
+  from the handover on (before it, the plant runs free as in the bench runs), adds the least
+  acid or base that puts the true pH exactly on the set point, with the firmware run's true
+  temperature and aeration.
 Each bench run begins as a technician begins a batch: a two-point pH calibration in the
 bench's 4.01 and 1.68 buffers and a pump calibration of each pump into the bench's measuring
-cylinder, through the firmware's CAL commands, then the pH loop goes to AUTO at 30 min of
-board time in both runs alike (the calibration takes about 26 min; how long varies by seconds
-with when its commands land, and both controllers follow a start-up at the pumps' pace, so a
-handover when each calibration ends would carry that difference into first in band). The two
-bench runs go in parallel processes.
+cylinder, through the firmware's CAL commands, then the pH loop goes to AUTO at 40 min of
+board time in both runs alike (the calibration takes 26-29 min; how long varies with when
+its commands land, and both controllers follow a start-up at the pumps' pace, so a handover
+when each calibration ends would carry that difference into first in band). The base pump's
+calibration run starts the lockout against acid (ph_lockout): a run whose calibration ends
+too late for the lockout to end before the handover stops with an error, as it would start
+behind the other. The two bench runs go in parallel processes.
 Figures come from the bench's truth trace (true pH, temperature, delivered reagent):
 - in band: share of the run with the true pH within +-0.1 (+-0.05) of the set point in force;
   "after entry" counts from the first entry into the band of each set point;
@@ -60,7 +63,7 @@ RAISES = ("RAISED", "LATCHED")
 WINDOW_MS = 600000
 HEAP = "768k"
 STATE_WAIT_S = 300.0
-HANDOVER_MS = 1800000
+HANDOVER_MS = 2400000
 
 
 def _calibrate(bench, link, unit, spec):
@@ -107,9 +110,11 @@ def _calibrate(bench, link, unit, spec):
         ok(link.command(unit, "CAL_POINT", int(round(ml * 1000))), "CAL_POINT " + kind)
         ok(link.command(unit, "CAL_FINISH"), "CAL_FINISH " + kind)
     done_ms = bench.state(0)["now_ms"]
-    if done_ms >= HANDOVER_MS:
-        raise SystemExit("calibration: ended at %.0f s of board time, after the pH loop's "
-                         "handover at %.0f s" % (done_ms / 1000, HANDOVER_MS / 1000))
+    free_ms = done_ms + link.param_get(unit, "ph_lockout").value * 1000
+    if free_ms > HANDOVER_MS:
+        raise SystemExit("calibration: ended at %.0f s of board time; the pumps' lockout would "
+                         "hold the first dose past the pH loop's handover at %.0f s"
+                         % (done_ms / 1000, HANDOVER_MS / 1000))
 
 
 def bench_run(scenario_path, baseline, hours):
@@ -169,8 +174,9 @@ def _ideal_dose(plant, sp):
     plant.h_m = h
 
 
-def ideal_run(scenario, truth, sp_at):
-    """The ideal reference's reagent (eq) along the firmware run's temperature."""
+def ideal_run(scenario, truth, sp_at, from_ms):
+    """The ideal reference's reagent (eq) along the firmware run's temperature, dosed from
+    from_ms on (the handover: a controller that acts earlier has a head start no run has)."""
     plant = VesselPlant(dict(scenario.board_json["plant"].get("v0", {}), max_step_s=1.0))
     sets = [e for e in scenario.board_json["events"] if e["do"] == "set" and e["target"] == "v0"]
     t_ms = truth["t_ms"]
@@ -178,7 +184,8 @@ def ideal_run(scenario, truth, sp_at):
         while sets and sets[0]["at_ms"] <= t_ms[i]:
             for key, value in sets.pop(0)["values"].items():
                 setattr(plant, key, value)
-        _ideal_dose(plant, sp_at(t_ms[i]))
+        if t_ms[i] >= from_ms:
+            _ideal_dose(plant, sp_at(t_ms[i]))
         plant.temp_c = truth["temp_c"][i]
         plant.aeration = bool(truth["aeration"][i])
         dt_s = (t_ms[i + 1] - t_ms[i]) / 1000 if i + 1 < len(t_ms) else 0
@@ -268,7 +275,7 @@ def main():
         (fw, fw_raises, fw_wall), (base, base_raises, base_wall) = [r.result() for r in runs]
     sp_at, changes = setpoints(scenario)
     plant = VesselPlant(scenario.board_json["plant"].get("v0", {}))
-    ideal_eq = ideal_run(scenario, fw, sp_at)
+    ideal_eq = ideal_run(scenario, fw, sp_at, HANDOVER_MS)
     f = figures(fw, fw_raises, sp_at, changes, plant)
     b = figures(base, base_raises, sp_at, changes, plant)
     print("scenario %s, %.1f h simulated; ideal reference: %.3f eq"
