@@ -8,11 +8,13 @@
 # the configured buffer capacity, within 4x of it; b is what the doses do not explain.
 # Whenever no pump runs and a period has passed, a dose is sized to the demand (a PI on dose
 # rate): kp of the error beyond a deadband times beta V, plus what the drift will take over
-# the next period; it is capped by the per-dose cap (the vessel's doses) and the drift
-# estimate cannot wind beyond what the pumps can deliver (anti-windup). A dose the cap cut
-# short is followed by the next as soon as the pumps may run (then the pumps, not the
-# period, set the pace: a start-up load is followed as fast as the caps allow). Under
-# _MIN_UL of reagent it waits instead (no chatter).
+# the next period once the drift stands out of its estimate's noise (a rate from a noisy
+# electrode over one period can be many times a slow process's: fed as it comes, it would
+# dose acid and base by turns, each spent twice); it is capped by the per-dose cap (the
+# vessel's doses) and the drift estimate cannot wind beyond what the pumps can deliver
+# (anti-windup). A dose the cap cut short is followed by the next as soon as the pumps may
+# run (then the pumps, not the period, set the pace: a start-up load is followed as fast
+# as the caps allow). Under _MIN_UL of reagent it waits instead (no chatter).
 #
 # expect(): the share of what the pumps fed that should move the pH (what goes beyond the
 # estimated demand), for the no-response check: a dose that only holds the pH against a
@@ -25,6 +27,8 @@ _PRIOR_PH = 0.005
 _TEACH_PH = 0.002
 _FORGET = 0.99  # per change that teaches
 _GAIN_B = 0.1  # of a period's unexplained rate taken into b (10 periods: 10 min)
+_VAR_B = _GAIN_B / (2 - _GAIN_B)  # b's variance per unit of its input's (the filter's)
+_Z2 = 4.0  # the drift is dosed once beyond two standard deviations of b's noise
 _DEADBAND = 0.02  # pH: within it only the drift is dosed (noise would alternate acid and base)
 _MIN_UL = const(200)
 _AVG_N = const(8)  # pH samples averaged per reading (electrode noise)
@@ -61,6 +65,7 @@ class DemandDoser:
         self._hist = (None, 0.0)
         self._sum = 0.0
         self._n = 0
+        self._var = 0.0  # the variance of what updates b, (pH/s)^2
         self.ph = None  # the averaged reading
 
     def beta(self):
@@ -100,7 +105,10 @@ class DemandDoser:
         e = self.ph - sp
         if -_DEADBAND <= e <= _DEADBAND:
             e = 0.0
-        need = (_KP * e + self.b * self.period_ms / 1000) / self.a
+        b = self.b
+        if b * b < _Z2 * _VAR_B * self._var:
+            b = 0.0  # not told from the noise yet: the error term holds the pH meanwhile
+        need = (_KP * e + b * self.period_ms / 1000) / self.a
         ul = round(need / (self.acid_n if need > 0 else self.base_n) * 1000000)
         self._more = ul > cap_ul or ul < -cap_ul
         if self._more:
@@ -132,9 +140,11 @@ class DemandDoser:
             self._s = s
             a = self.a + dw * (-(r - r2) - self.a * dw) / s
             self.a = min(max(a, self.a_min), self.a_max)
-        # b: what the doses do not explain, filtered.
+        # b: what the doses do not explain, filtered; the spread of what updates it.
         lim = self.max_b * self.a  # anti-windup: no more drift than the pumps can hold
-        b = self.b + _GAIN_B * (r + self.a * w - self.b)
+        d = r + self.a * w - self.b
+        self._var += _GAIN_B * (d * d - self._var)
+        b = self.b + _GAIN_B * d
         self.b = min(max(b, -lim), lim)
 
 
