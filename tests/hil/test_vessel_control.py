@@ -93,10 +93,11 @@ def test_ph_holds_against_acid_consuming_and_acid_generating_loads(rig, board):
     # 15 mL of acid over the next hours, not the loop's doing). The load turns from taking
     # acid (about 24 mL/h at the end of the calcite) to making it, slowly at first: the
     # pyrite's Fe2+ takes up acid as the microbes oxidise it; then about 70 mL/h of 1 M base
-    # (half the base pump at its duty cap). The drift estimate (a 10 min filter) follows the
-    # turn: the acid fed meanwhile ends within half an hour. (A ten times slower pyrite
-    # moved the pH 0.005 in 2 h: no base was due, and none is fed against a pH above the
-    # set point.)
+    # (half the base pump at its duty cap). The acid fed meanwhile ends within half an hour:
+    # one or two doses where the pH crosses the deadband's edge (0.6 x 0.02 pH of this
+    # vessel's buffering, about 8 mL each; 8.5 and 12.9 mL in two runs). (A ten times
+    # slower pyrite moved the pH 0.005 in 2 h: no base was due, and none is fed against a
+    # pH above the set point.)
     rig.process("v0", carbonate_mol=0.0, pyrite_mol=4.0, pyrite_k_per_h=0.1,
                 pyrite_h_per_fes2=3.5)
     _wait(board, 1800)
@@ -106,7 +107,7 @@ def test_ph_holds_against_acid_consuming_and_acid_generating_loads(rig, board):
     assert all(abs(p - ph0) <= 0.1 for p in ph)  # the load never pushes it out of band
     assert sum(abs(p - ph0) <= 0.05 for p in ph) >= 0.9 * len(ph)
     assert _now(rig, "base_added_ml") - base0 > 50.0  # against the acid the pyrite makes
-    assert turned - acid0 - acid < 10.0  # the old drift's acid, a few mL
+    assert turned - acid0 - acid < 20.0  # two doses at the deadband's edge at most
     assert _now(rig, "acid_added_ml") - turned < 1.0  # then none: no acid/base cycling
 
 
