@@ -17,9 +17,9 @@ cylinder, through the firmware's CAL commands, then the pH loop goes to AUTO at 
 board time in both runs alike (the calibration takes 26-29 min; how long varies with when
 its commands land, and both controllers follow a start-up at the pumps' pace, so a handover
 when each calibration ends would carry that difference into first in band). The base pump's
-calibration run starts the lockout against acid (ph_lockout): a run whose calibration ends
-too late for the lockout to end before the handover stops with an error, as it would start
-behind the other. The two bench runs go in parallel processes.
+calibration run starts the lockout against acid (ph_lockout) and its own dose interval: a
+run whose calibration ends too late for both to end before the handover stops with an
+error, as it would start behind the other. The two bench runs go in parallel processes.
 Figures come from the bench's truth trace (true pH, temperature, delivered reagent):
 - in band: share of the run with the true pH within +-0.1 (+-0.05) of the set point in force;
   "after entry" counts from the first entry into the band of each set point;
@@ -110,11 +110,11 @@ def _calibrate(bench, link, unit, spec):
         ok(link.command(unit, "CAL_POINT", int(round(ml * 1000))), "CAL_POINT " + kind)
         ok(link.command(unit, "CAL_FINISH"), "CAL_FINISH " + kind)
     done_ms = bench.state(0)["now_ms"]
-    free_ms = done_ms + link.param_get(unit, "ph_lockout").value * 1000
-    if free_ms > HANDOVER_MS:
-        raise SystemExit("calibration: ended at %.0f s of board time; the pumps' lockout would "
-                         "hold the first dose past the pH loop's handover at %.0f s"
-                         % (done_ms / 1000, HANDOVER_MS / 1000))
+    held_s = max(link.param_get(unit, name).value for name in ("ph_lockout", "dose_interval"))
+    if done_ms + held_s * 1000 > HANDOVER_MS:
+        raise SystemExit("calibration: ended at %.0f s of board time; the pumps' lockout or "
+                         "dose interval would hold the first dose past the pH loop's handover "
+                         "at %.0f s" % (done_ms / 1000, HANDOVER_MS / 1000))
 
 
 def bench_run(scenario_path, baseline, hours):
