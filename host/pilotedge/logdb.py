@@ -352,13 +352,13 @@ class LogDB:
         steps = [_CORE] if version == 0 else []
         done = 2 if version == 0 else version
         steps += [_UPGRADES[v] for v in range(done + 1, SCHEMA_VERSION + 1)]
-        self._db.executescript("BEGIN;\n%s\nPRAGMA user_version=%d;\nCOMMIT;"
+        self._db.executescript("BEGIN IMMEDIATE;\n%s\nPRAGMA user_version=%d;\nCOMMIT;"
                                % ("\n".join(steps), SCHEMA_VERSION))
 
     def _spec_tables(self):
         """Create the message tables, add columns new in the spec, describe every column."""
         db = self._db
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")  # see _begin
         for table, msg_id in FRAME_TABLES.items():
             columns = _frame_columns(msg_id)
             have = [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]
@@ -379,8 +379,11 @@ class LogDB:
     # -- writing -----------------------------------------------------------------------------
 
     def _begin(self):
+        # The write lock up front: a transaction that read first cannot write once another
+        # connection (a bridge marking rows published) has committed since; SQLite answers
+        # BUSY at once, without the busy timeout.
         if not self._db.in_transaction:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
 
     def _insert(self, table, **values):
         self._begin()

@@ -244,3 +244,34 @@ def test_rows_sqlite_converts_are_the_rows_of_their_fields(tmp_path):
     vessel = q(tmp_path / "log.sqlite", "SELECT ph, temp, orp, ph_mode FROM vessel LIMIT 1")
     assert vessel == [(None, None, None, "OFF")]  # every field at its minimum: sensor_ok 0
     assert MESSAGE_IDS["EVENT"] not in converted  # its value has a per-frame unit
+
+
+def test_a_log_opens_while_another_writer_commits_between_its_reads_and_writes(
+        tmp_path, monkeypatch):
+    # A restarted logger opens its log while the bridge marks rows published. A deferred
+    # transaction that read first could not write after that commit (SQLITE_BUSY at once,
+    # the busy timeout does not help): it takes the write lock up front, and the other
+    # writer waits instead.
+    path = tmp_path / "log.sqlite"
+    LogDB(path).close()
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    other.execute("CREATE TABLE bridge_marks (id INTEGER)")  # the other writer's rows
+    connect = sqlite3.connect
+    refused = []
+
+    def between(sql):
+        if sql.startswith("INSERT OR REPLACE INTO columns") and not refused:
+            try:
+                other.execute("INSERT INTO bridge_marks VALUES (1)")
+            except sqlite3.OperationalError as exc:
+                refused.append(str(exc))
+
+    def traced(*args, **kwargs):
+        con = connect(*args, **kwargs)
+        con.set_trace_callback(between)
+        return con
+
+    monkeypatch.setattr(logdb.sqlite3, "connect", traced)
+    LogDB(path).close()
+    assert refused == ["database is locked"]
+    other.close()
